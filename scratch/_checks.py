@@ -1,0 +1,69 @@
+"""Input checks shared by the kernels and modules.
+
+Every check raises before anything is computed or any state changes, and its
+message names what was expected (type, dtype, rank, feature size) and what came.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def as_float_array(x, name: str = "input") -> np.ndarray:
+    """Return ``x`` if it is a floating NumPy array, else raise TypeError."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(
+            f"{name}: expected a numpy.ndarray of float32 or float64, got {type(x).__name__}"
+        )
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name}: expected dtype float32 or float64, got {x.dtype}")
+    return x
+
+
+def check_ndim(x: np.ndarray, allowed: tuple[int, ...], name: str = "input", what: str = "") -> None:
+    """Raise ValueError unless ``x.ndim`` is one of ``allowed``."""
+    if x.ndim not in allowed:
+        ranks = " or ".join(f"{k}-D" for k in allowed)
+        shape = f" {what}" if what else ""
+        raise ValueError(f"{name}: expected {ranks} input{shape}, got shape {x.shape}")
+
+
+def check_min_ndim(x: np.ndarray, k: int, name: str = "input") -> None:
+    if x.ndim < k:
+        raise ValueError(f"{name}: expected at least {k}-D input, got shape {x.shape}")
+
+
+def check_dim_size(x: np.ndarray, dim: int, size: int, name: str = "input", what: str = "features") -> None:
+    """Raise ValueError unless ``x.shape[dim] == size``."""
+    if x.shape[dim] != size:
+        raise ValueError(
+            f"{name}: expected {size} {what} in dim {dim}, got shape {x.shape}"
+        )
+
+
+def check_same_dtype(x: np.ndarray, ref: np.ndarray, name: str = "input", ref_name: str = "weight") -> None:
+    """Mirror torch: a float64 input to a float32 layer is an error, not a silent cast."""
+    if x.dtype != ref.dtype:
+        raise TypeError(
+            f"{name}: expected dtype {ref.dtype} (the {ref_name}'s dtype), got {x.dtype}; "
+            f"cast the input or the module"
+        )
+
+
+def check_same_shape(a: np.ndarray, b: np.ndarray, a_name: str, b_name: str) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{a_name} has shape {a.shape} but {b_name} has shape {b.shape}; expected equal shapes")
+
+
+def normalize_dim(dim: int, ndim: int, name: str = "dim") -> int:
+    """Wrap a negative dim like torch does and range-check it."""
+    lo, hi = -max(ndim, 1), max(ndim, 1) - 1
+    if not lo <= dim <= hi:
+        raise IndexError(f"{name}: expected a dim in [{lo}, {hi}] for a {ndim}-D input, got {dim}")
+    return dim % max(ndim, 1)
+
+
+def check_probability(p: float, name: str = "p") -> float:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name}: expected a probability in [0, 1], got {p}")
+    return float(p)

@@ -1,0 +1,1 @@
+"""Learning-rate schedules with torch's class names (namespace mirrors torch.optim.lr_scheduler)."""
