@@ -31,9 +31,9 @@ def leaky_relu_backward(grad_output, x, negative_slope=0.01):
 
 
 def _channel_view(weight, ndim):
-    """PReLU's weight (C,) broadcast along dim 1 of an (N, C, ...) input (dim 0 of a 1-D input)."""
-    if weight.size == 1 or ndim < 2:
-        return weight.reshape((1,) * ndim) if weight.size == 1 else weight
+    """PReLU's weight: one slope for every element, or (C,) broadcast along dim 1 of (N, C, ...)."""
+    if weight.size == 1:
+        return weight.reshape((1,) * ndim)
     return weight.reshape((1, -1) + (1,) * (ndim - 2))
 
 
@@ -50,7 +50,7 @@ def prelu_backward(grad_output, x, weight):
     if weight.size == 1:
         grad_weight = np.asarray(contrib.sum(), dtype=weight.dtype).reshape(weight.shape)
     else:
-        axes = tuple(i for i in range(x.ndim) if i != (1 if x.ndim >= 2 else 0))
+        axes = tuple(i for i in range(x.ndim) if i != 1)
         grad_weight = contrib.sum(axis=axes).astype(weight.dtype)
     return grad_input, grad_weight
 

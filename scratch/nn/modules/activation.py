@@ -118,11 +118,9 @@ class PReLU(Module):
     def forward(self, x):
         x = _checks.as_float_array(x, "PReLU input")
         _checks.check_same_dtype(x, self.weight.data, "PReLU input")
-        if self.num_parameters > 1:
-            channel = 1 if x.ndim >= 2 else 0
-            if x.ndim == 0 or x.shape[channel] != self.num_parameters:
-                raise ValueError(
-                    f"PReLU input: expected {self.num_parameters} channels in dim {channel}, got shape {x.shape}")
+        if self.num_parameters > 1 and (x.ndim < 2 or x.shape[1] != self.num_parameters):
+            raise ValueError(f"PReLU input: expected {self.num_parameters} channels in dim 1 "
+                             f"(an (N, C, ...) input), got shape {x.shape}")
         self._x = x
         return F.prelu(x, self.weight.data)
 

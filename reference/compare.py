@@ -1,0 +1,162 @@
+"""The comparison engine's data: tolerances, one ``Record`` per compared quantity,
+a pandas view of records, and an assertion that explains a failure.
+
+A value passes when
+
+    |got - expected| <= atol * s + rtol * |expected| + noise,
+
+- s = max(1, max |expected|): below 1 this is torch.testing.assert_close's rule;
+  above, atol grows with the quantity, because the rounding error of a sum of
+  products scales with its terms (inputs of magnitude 1e4), not with one result;
+- noise (measured by the engine per case and quantity) is K times torch's own
+  discrepancy between its float32 and float64 results, scaled to the run's dtype.
+  It is what makes an ill-conditioned case (a sum with heavy cancellation, a
+  batch-norm backward) pass only where torch itself is that inexact, and it is
+  zero where torch is exact;
+- NaN must meet NaN and inf must meet the same inf.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+    def allowed(self, expected: np.ndarray, noise: float = 0.0) -> np.ndarray:
+        e = np.abs(expected.astype(np.float64))
+        finite = e[np.isfinite(e)]
+        scale = max(float(finite.max()) if finite.size else 0.0, 1.0)
+        return self.atol * scale + self.rtol * e + noise
+
+
+# float64: rounding is ~1e-16 per operation; 1e-10 leaves room for sums over
+# thousands of terms and still catches a perturbation of one part in 1e6.
+# float32: torch.testing.assert_close's defaults (rtol 1.3e-6, atol 1e-5).
+DEFAULT_TOLERANCES = {
+    "float64": Tolerance(rtol=1e-10, atol=1e-12),
+    "float32": Tolerance(rtol=1.3e-6, atol=1e-5),
+}
+
+
+@dataclass
+class Record:
+    """One compared quantity of one case: what was compared, how far apart, and where."""
+
+    component: str
+    quantity: str
+    step: str = ""
+    dtype: str = ""
+    device: str = "cpu"
+    case: str = ""
+    shape: tuple = ()
+    max_abs_err: float = 0.0
+    max_rel_err: float = 0.0
+    rtol: float = 0.0
+    atol: float = 0.0
+    noise: float = 0.0   # the allowance for torch's own rounding on this case (see module doc)
+    margin: float = 0.0  # max over elements of error / allowed error; > 1 fails
+    passed: bool = True
+    worst_index: tuple | None = None
+    got: float | None = None
+    expected: float | None = None
+    note: str = ""
+    extra: dict = field(default_factory=dict, repr=False)
+
+
+def compare(quantity: str, got, expected, tol: Tolerance, noise: float = 0.0, **context) -> Record:
+    """Compare two arrays elementwise and return a Record (never raises on mismatch)."""
+    rec = Record(quantity=quantity, rtol=tol.rtol, atol=tol.atol, noise=noise, **context)
+    expected = np.asarray(expected)
+    if got is None:
+        return dataclasses.replace(rec, passed=False, margin=np.inf, shape=expected.shape,
+                                   note="candidate produced None")
+    try:
+        got = np.asarray(got, dtype=np.float64) if not isinstance(got, np.ndarray) else got
+    except (TypeError, ValueError):
+        return dataclasses.replace(rec, passed=False, margin=np.inf, note=f"not an array: {type(got).__name__}")
+    rec.shape = expected.shape
+    if got.shape != expected.shape:
+        return dataclasses.replace(rec, passed=False, margin=np.inf,
+                                   note=f"shape {got.shape}, expected {expected.shape}")
+    if np.issubdtype(expected.dtype, np.floating) and got.dtype != expected.dtype:
+        return dataclasses.replace(rec, passed=False, margin=np.inf,
+                                   note=f"dtype {got.dtype}, expected {expected.dtype}")
+    if expected.size == 0:
+        return rec
+    g, e = got.astype(np.float64), expected.astype(np.float64)
+    nan_mismatch = np.isnan(g) != np.isnan(e)
+    inf_mismatch = (np.isinf(e) | np.isinf(g)) & ~((g == e) | nan_mismatch)
+    both_nan_or_same_inf = (np.isnan(g) & np.isnan(e)) | (np.isinf(e) & (g == e))
+    err = np.where(both_nan_or_same_inf, 0.0, np.abs(g - e))
+    err = np.where(nan_mismatch | inf_mismatch, np.inf, err)
+    allowed = tol.allowed(expected, noise)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(err == 0, 0.0, err / allowed)
+        rel = np.where(err == 0, 0.0, err / np.abs(e))
+    worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape) if ratio.ndim else ()
+    rec.max_abs_err = float(err.max())
+    rec.max_rel_err = float(rel.max())
+    rec.margin = float(ratio.max())
+    rec.passed = bool(rec.margin <= 1.0)
+    rec.worst_index = tuple(int(i) for i in worst)
+    rec.got = float(g[worst])
+    rec.expected = float(e[worst])
+    return rec
+
+
+def failed_record(component: str, quantity: str, note: str, **context) -> Record:
+    """A record for something that could not be compared (an exception, a missing attribute)."""
+    return Record(component=component, quantity=quantity, passed=False, margin=np.inf, note=note, **context)
+
+
+def to_frame(records) -> pd.DataFrame:
+    """One row per record; columns are the Record fields (without ``extra``)."""
+    rows = [{k: v for k, v in dataclasses.asdict(r).items() if k != "extra"} for r in records]
+    cols = [f.name for f in dataclasses.fields(Record) if f.name != "extra"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def summarize(records) -> pd.DataFrame:
+    """Worst error per (component, dtype, device, quantity kind) over all records."""
+    df = to_frame(records)
+    if df.empty:
+        return df
+    df["kind"] = df["quantity"].str.split(":").str[0]
+    g = df.groupby(["component", "dtype", "device", "kind"], sort=False)
+    return g.agg(max_abs_err=("max_abs_err", "max"), max_rel_err=("max_rel_err", "max"),
+                 margin=("margin", "max"), passed=("passed", "all"), checks=("passed", "size")).reset_index()
+
+
+def describe_failure(rec: Record) -> str:
+    where = f" at index {rec.worst_index}" if rec.worst_index is not None else ""
+    parts = [f"{rec.component} [{rec.dtype}, {rec.device}] {rec.step} {rec.quantity}: "]
+    if rec.got is not None:
+        parts.append(f"got {rec.got!r}, expected {rec.expected!r}{where} "
+                     f"(abs err {rec.max_abs_err:.3g}; allowed: rtol={rec.rtol:g}, atol={rec.atol:g}*scale, "
+                     f"torch's own rounding {rec.noise:.3g}; "
+                     f"margin {rec.margin:.3g})")
+    if rec.note:
+        parts.append(("; " if rec.got is not None else "") + rec.note)
+    return "".join(parts)
+
+
+def assert_records(records, repro: str | None = None) -> None:
+    """Raise AssertionError listing every failed record, with a reproducing snippet."""
+    bad = [r for r in records if not r.passed]
+    if not bad:
+        return
+    lines = [f"{len(bad)} of {len(records)} compared quantities differ:"]
+    lines += ["  " + describe_failure(r) for r in bad[:10]]
+    if len(bad) > 10:
+        lines.append(f"  ... and {len(bad) - 10} more")
+    if repro:
+        lines += ["Reproduce with:", repro]
+    raise AssertionError("\n".join(lines))

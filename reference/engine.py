@@ -1,0 +1,229 @@
+"""The comparison engine for modules: run a candidate (scratch's class by default)
+and its torch twin on the same case, return one Record per compared quantity.
+
+The twin runs first and leaves a ``Trace``: every value it produced, keyed by
+(step, quantity), plus the script the candidate replays (parameter values,
+dropout masks, upstream gradients). Per case:
+1. parameter names and layouts must agree; fixed initial values (BatchNorm's 1/0,
+   PReLU's 0.25) and initial buffers are compared;
+2. both sides get the same parameter values (the case's overrides, else Gaussian);
+3. for each call in ``spec.calls`` (train/eval): same input, compare the output,
+   then backward with the same *random Gaussian* upstream gradient (never all
+   ones: with a sum() loss the true input gradient of softmax and batch norm is
+   zero, which hides wrong backward passes), compare the input gradient and every
+   parameter gradient (never zeroed between calls, so accumulation is checked),
+   then every buffer.
+How inexact float arithmetic may be on this case is measured, not guessed
+(Monte Carlo arithmetic, Parker 1997): the twin runs in float64 (the truth) and
+in float32 three times, once as is and twice on inputs, parameters and upstream
+gradients perturbed by one float32 rounding (a deterministic function of each
+value, so ties and exact zeros survive). Each float32 run's distance to the truth
+is one sample of what float32 rounding, internal rounding included, does to this
+quantity; K times the largest, scaled to the run's dtype, is added to the
+tolerance (see ``reference.compare``). On well-conditioned cases it is far below
+atol and changes nothing; on a cancelling sum (the gradient of a bias feeding a
+batch norm is exactly zero) it is what lets both sides be equally inexact.
+An exception raised by the candidate becomes a failed record carrying the traceback.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from reference.compare import Record, Tolerance, compare, failed_record
+from reference.convert import cast, np_dtype, strict_precision, to_numpy, to_torch, torch_dtype
+from reference.spec import FIXED_INIT, Case, Spec
+
+EXACT = Tolerance(rtol=0.0, atol=0.0)
+NOISE_FACTOR = 2.0  # two implementations each off by torch's rounding can differ by twice it
+MC_SAMPLES = 3      # float32 runs of the twin: one as is, two perturbed
+_EPS_RATIO = {"float32": 1.0, "float64": float(np.finfo(np.float64).eps / np.finfo(np.float32).eps)}
+ERROR_QUANTITIES = ("construct", "named_parameters", "named_buffers", "train/eval", "sync", "forward", "backward")
+
+
+@dataclass
+class Trace:
+    values: dict = field(default_factory=dict)        # (step, quantity) -> np.ndarray
+    params: dict = field(default_factory=dict)        # name -> float64 value given to both sides
+    init_params: dict = field(default_factory=dict)   # name -> the twin's initial value
+    sync: list = field(default_factory=list)          # per call: data for spec.sync_candidate
+    grads: list = field(default_factory=list)         # per call: float64 upstream gradient
+
+
+def _step(i: int, mode: str) -> str:
+    return f"call {i + 1} ({mode})"
+
+
+def _perturb(a: np.ndarray, rel: float, salt: int) -> np.ndarray:
+    """a * (1 + rel * h(a)) with h in [-1, 1] a hash of the value: equal values move together."""
+    h = np.sin(a * (12.9898 + salt) + 78.233) * 43758.5453
+    return a * (1 + rel * (2 * (h - np.floor(h)) - 1))
+
+
+def trace_twin(spec: Spec, case: Case, dtype: str, device: str = "cpu", perturb: int = 0) -> Trace:
+    """Run the torch twin on ``case`` and record everything it produces.
+
+    ``perturb`` = k > 0 scales every input, parameter and upstream gradient by
+    (1 + eps32 * h_k) (see ``_perturb``): one Monte Carlo sample of rounding.
+    """
+    tr = Trace()
+    rng = np.random.default_rng(case.seed)
+    eps = float(np.finfo(np.float32).eps)
+    p = (lambda a: _perturb(a, eps, perturb)) if perturb else (lambda a: a)
+    twin = spec.twin(**case.config).to(device=device, dtype=torch_dtype(dtype))
+    for name, tp in twin.named_parameters():
+        tr.init_params[name] = to_numpy(tp).copy()
+        value = case.params.get(name)
+        value = rng.standard_normal(tuple(tp.shape)) if value is None else np.asarray(value, dtype=np.float64)
+        with torch.no_grad():
+            tp.copy_(to_torch(p(value), dtype, device))
+        tr.params[name] = value
+    for name, tb in twin.named_buffers():
+        tr.values[("init", f"buffer:{name}")] = to_numpy(tb).copy()
+    for i, (mode, x) in enumerate(zip(spec.calls, case.inputs)):
+        step = _step(i, mode)
+        twin.train(mode == "train")
+        xt = to_torch(p(x), dtype, device, requires_grad=True)
+        tr.sync.append(spec.sync_twin(twin, xt, (case.seed + i) % 2**63) if spec.sync_twin else None)
+        yt = twin(xt.clone())  # clone: an inplace twin must not write into the leaf
+        tr.values[(step, "output")] = to_numpy(yt).copy()
+        g = rng.standard_normal(tuple(yt.shape))
+        tr.grads.append(g)
+        yt.backward(to_torch(p(g), dtype, device))
+        tr.values[(step, "grad_input")] = to_numpy(xt.grad).copy()
+        for name, tp in twin.named_parameters():
+            grad = to_numpy(tp.grad).copy() if tp.grad is not None else np.zeros(tuple(tp.shape), np_dtype(dtype))
+            tr.values[(step, f"grad:{name}")] = grad
+        for name, tb in twin.named_buffers():
+            tr.values[(step, f"buffer:{name}")] = to_numpy(tb).copy()
+    return tr
+
+
+def _gap(a, b) -> float:
+    if a is None or b is None or a.shape != b.shape or not np.issubdtype(a.dtype, np.floating):
+        return 0.0
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    ok = np.isfinite(a) & np.isfinite(b)
+    return float(np.abs(a - b)[ok].max(initial=0.0))
+
+
+def rounding_noise(key, t64: Trace, samples32: list, dtype: str) -> float:
+    """K * max over float32 samples of |sample - twin64| for one quantity, in ``dtype``'s units."""
+    truth = t64.values.get(key)
+    gap = max(_gap(t.values.get(key), truth) for t in samples32)
+    return NOISE_FACTOR * gap * _EPS_RATIO[dtype]
+
+
+class _CandidateError(Exception):
+    pass
+
+
+def _set_buffer(module, dotted: str, value) -> None:
+    *path, leaf = dotted.split(".")
+    owner = module
+    for part in path:
+        owner = getattr(owner, part)
+    setattr(owner, leaf, value)
+
+
+def run_case(spec: Spec, case: Case, dtype: str = "float64", device: str = "cpu", candidate=None) -> list[Record]:
+    """Compare ``candidate`` (default: the spec's scratch class) with the torch twin on ``case``."""
+    with strict_precision():
+        t64 = trace_twin(spec, case, "float64", device)
+        samples32 = [trace_twin(spec, case, "float32", device, perturb=k) for k in range(MC_SAMPLES)]
+        ref = t64 if dtype == "float64" else samples32[0]
+        return _replay(spec, case, dtype, device, candidate, ref,
+                       lambda key: rounding_noise(key, t64, samples32, dtype))
+
+
+def _replay(spec, case, dtype, device, candidate, ref: Trace, noise_of) -> list[Record]:
+    records: list[Record] = []
+    ctx = dict(component=spec.name, dtype=dtype, device=device)
+    tol = spec.tolerance(dtype)
+
+    def check(step, quantity, got, t=tol):
+        expected = ref.values[(step, quantity)]
+        noise = noise_of((step, quantity)) if t is tol else 0.0
+        records.append(compare(quantity, got, expected, t, noise=noise, step=step, **ctx))
+
+    def fail(step, quantity, note):
+        records.append(failed_record(spec.name, quantity, note, step=step, **ctx))
+
+    def guarded(step, quantity, fn, *args):
+        try:
+            return fn(*args)
+        except Exception:
+            fail(step, quantity, "candidate raised:\n" + traceback.format_exc())
+            raise _CandidateError from None
+
+    try:
+        cand = guarded("init", "construct", spec.make, case.config, candidate)
+        params = dict(guarded("init", "named_parameters", lambda: list(cand.named_parameters())))
+        if sorted(params) != sorted(ref.params):
+            fail("init", "parameter names", f"got {sorted(params)}, expected {sorted(ref.params)}")
+            return records
+        for name, value in ref.params.items():
+            if np.shape(params[name].data) != value.shape:
+                fail("init", f"layout:{name}", f"shape {np.shape(params[name].data)}, expected {value.shape} "
+                     "(torch's layout)")
+                return records
+            if FIXED_INIT in spec.tags:
+                got = np.asarray(params[name].data, dtype=np_dtype(dtype))
+                records.append(compare(f"init:{name}", got, ref.init_params[name], tol, step="init", **ctx))
+            params[name].data = cast(value, dtype)
+        buffers = dict(guarded("init", "named_buffers", lambda: list(cand.named_buffers())))
+        ref_buffers = [q.split(":", 1)[1] for (s, q) in ref.values if s == "init"]
+        if sorted(buffers) != sorted(ref_buffers):
+            fail("init", "buffer names", f"got {sorted(buffers)}, expected {sorted(ref_buffers)}")
+            return records
+        for name in ref_buffers:
+            # constructed at its default dtype: compare initial values in the run's dtype
+            check("init", f"buffer:{name}", cast(np.asarray(buffers[name]), dtype))
+            guarded("init", f"buffer:{name}", _set_buffer, cand, name, cast(ref.values[("init", f"buffer:{name}")], dtype))
+
+        for i, (mode, x) in enumerate(zip(spec.calls, case.inputs)):
+            step = _step(i, mode)
+            guarded(step, "train/eval", cand.train, mode == "train")
+            xc = cast(x, dtype)
+            x_before = xc.copy()
+            if spec.sync_candidate is not None:
+                guarded(step, "sync", spec.sync_candidate, cand, ref.sync[i])
+            yc = guarded(step, "forward", cand, xc)
+            check(step, "output", yc)
+            records.append(compare("input unchanged by forward", xc, x_before, EXACT, step=step, **ctx))
+            gc = guarded(step, "backward", cand.backward, cast(ref.grads[i], dtype))
+            check(step, "grad_input", gc)
+            for name in ref.params:
+                check(step, f"grad:{name}", params[name].grad)
+            buffers = dict(guarded(step, "named_buffers", lambda: list(cand.named_buffers())))
+            for name in ref_buffers:
+                got = buffers.get(name)
+                check(step, f"buffer:{name}", None if got is None else np.asarray(got))
+    except _CandidateError:
+        pass
+    return records
+
+
+def repro_snippet(spec: Spec, case: Case, dtype: str, device: str, candidate_ref: str | None = None) -> str:
+    """Python that reruns exactly this comparison and prints the failing records."""
+    lines = [
+        "import numpy as np",
+        "from reference.registry import get_spec",
+        "from reference.spec import Case",
+        "from reference.engine import run_case",
+        "from reference.compare import to_frame",
+    ]
+    cand = ""
+    if candidate_ref:
+        lines.append("from reference.verify import load_candidate")
+        cand = f", candidate=load_candidate({candidate_ref!r})"
+    lines += [
+        f"case = {case.as_code()}",
+        f"records = run_case(get_spec({spec.name!r}), case, dtype={dtype!r}, device={device!r}{cand})",
+        "print(to_frame([r for r in records if not r.passed]).T)",
+    ]
+    return "\n".join(lines)

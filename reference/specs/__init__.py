@@ -1,0 +1,1 @@
+"""Registry entries, one module per family; each exposes ``SPECS``, a list of Spec."""

@@ -1,0 +1,80 @@
+"""Specs for scratch.nn's layers and activations."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+import scratch.nn as snn
+from reference import strategies as S
+from reference import twins
+from reference.convert import to_numpy
+from reference.spec import BUFFERS, FIXED_INIT, PARAMS, STOCHASTIC, TRAIN_EVAL, Spec
+
+
+def dropout_mask_from_twin(twin, x, seed):
+    """Seed torch so the twin's next forward draws a known mask, and return that mask.
+
+    The mask is read off ``F.dropout(ones)`` under ``seed``; the seed is then set
+    again so the twin's own forward draws the very same mask. Works on any device
+    (it is the twin's own kernel) and gives the same mask in float32 and float64.
+    """
+    if not twin.training:
+        return None
+    torch.manual_seed(seed)
+    mask = nn.functional.dropout(torch.ones_like(x), twin.p, training=True) != 0
+    torch.manual_seed(seed)
+    return to_numpy(mask)
+
+
+def inject_dropout_mask(candidate, mask):
+    """The stochastic part of the candidate protocol: ``inject_mask(mask)`` before a training forward."""
+    if mask is not None:
+        candidate.inject_mask(mask)
+
+
+def _act(name, cls, twin_cls, cases=S.elementwise_cases, kinks=(), draws="", **kw):
+    return Spec(name=name, component=cls, twin=twin_cls, twin_name=f"torch.nn.{twin_cls.__name__}",
+                cases=cases, kinks=kinks, draws=draws, calls=("train", "train"), **kw)
+
+
+SPECS = [
+    Spec("linear", snn.Linear, nn.Linear, "torch.nn.Linear", S.linear_cases,
+         default_config=dict(in_features=3, out_features=2), tags=frozenset({PARAMS}),
+         draws="in_features 1..64, out_features 1..64, bias; input (N, in), (in,) or (N, M, in)"),
+    Spec("maxout", snn.Maxout, twins.TorchMaxout, "reference.twins.TorchMaxout (linear + max over pieces)",
+         S.maxout_cases, default_config=dict(in_features=3, out_features=2, pieces=2),
+         tags=frozenset({PARAMS}), draws="in_features 1..16, out_features 1..8, pieces 1..4, bias; exact ties"),
+    Spec("flatten", snn.Flatten, nn.Flatten, "torch.nn.Flatten", S.flatten_cases,
+         default_shape=(2, 3, 4), calls=("train", "train"), draws="start_dim, end_dim over 2..4-D input"),
+    Spec("identity", snn.Identity, nn.Identity, "torch.nn.Identity", S.identity_cases, calls=("train", "train")),
+    Spec("dropout", snn.Dropout, nn.Dropout, "torch.nn.Dropout", S.dropout_cases,
+         default_config=dict(p=0.5), tags=frozenset({STOCHASTIC, TRAIN_EVAL}), sync_twin=dropout_mask_from_twin,
+         sync_candidate=inject_dropout_mask,
+         draws="p in [0, 1] (0, 0.5 and 1 exactly), inplace; mask synced through inject_mask"),
+    Spec("batch_norm1d", snn.BatchNorm1d, nn.BatchNorm1d, "torch.nn.BatchNorm1d", S.batch_norm1d_cases,
+         default_config=dict(num_features=3), calls=("train", "train", "eval", "eval"),
+         tags=frozenset({PARAMS, BUFFERS, TRAIN_EVAL, FIXED_INIT}),
+         draws="num_features 1..16, eps, momentum (None, 0, 1, (0,1)), affine, track_running_stats, bias; "
+               "(N, C) and (N, C, L) input, batch 1 when L > 1"),
+    _act("relu", snn.ReLU, nn.ReLU, S.inplace_cases, kinks=(0.0,), draws="inplace; kinks at 0"),
+    _act("leaky_relu", snn.LeakyReLU, nn.LeakyReLU, S.leaky_relu_cases, kinks=(0.0,),
+         draws="negative_slope (0, 0.01, 1, negative), inplace; kinks at 0"),
+    _act("prelu", snn.PReLU, nn.PReLU, S.prelu_cases, kinks=(0.0,), tags=frozenset({PARAMS, FIXED_INIT}),
+         default_config=dict(num_parameters=3),
+         draws="num_parameters 1 or C, init; kinks at 0"),
+    _act("elu", snn.ELU, nn.ELU, S.elu_cases, kinks=(0.0,), draws="alpha, inplace; kinks at 0"),
+    _act("sigmoid", snn.Sigmoid, nn.Sigmoid),
+    _act("tanh", snn.Tanh, nn.Tanh),
+    _act("silu", snn.SiLU, nn.SiLU, S.inplace_cases, draws="inplace"),
+    _act("gelu", snn.GELU, nn.GELU, S.gelu_cases, draws="approximate 'none' and 'tanh'"),
+    _act("softmax", snn.Softmax, nn.Softmax, S.softmax_cases, default_config=dict(dim=1),
+         draws="dim None (legacy rule) or any dim of 1..3-D input; logits up to 1e4"),
+    _act("log_softmax", snn.LogSoftmax, nn.LogSoftmax, S.softmax_cases, default_config=dict(dim=1),
+         draws="dim None (legacy rule) or any dim of 1..3-D input; logits up to 1e4"),
+    Spec("sequential", snn.Sequential, twins.torch_mlp, "torch.nn.Sequential (Linear, [BatchNorm1d], act, Linear)",
+         S.sequential_cases, build=lambda **cfg: twins.mlp(snn, **cfg),
+         default_config=dict(in_features=3, hidden=5, out_features=2),
+         tags=frozenset({PARAMS, BUFFERS, TRAIN_EVAL}),
+         draws="in 1..16, hidden 1..16, out 1..8, activation ReLU/Tanh/Sigmoid/ELU, batch_norm"),
+]

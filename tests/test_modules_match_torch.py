@@ -1,0 +1,48 @@
+"""The generic property tests: every module in the registry against its torch twin,
+in float64 and float32 (and on cuda when present), one test per compared quantity."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+
+from reference.compare import assert_records
+from reference.engine import ERROR_QUANTITIES, repro_snippet, run_case
+from reference.registry import specs
+from tests.conftest import DEVICES, DTYPES
+
+MODULES = specs("module")
+QUANTITIES = {
+    "output": lambda q: q in ("output", "input unchanged by forward"),
+    "grad_input": lambda q: q == "grad_input",
+    "param_grads": lambda q: q.startswith(("grad:", "init:", "layout:")) or q == "parameter names",
+    "buffers": lambda q: q.startswith("buffer"),
+}
+
+
+def _applies(spec, quantity):
+    if quantity == "param_grads":
+        return "params" in spec.tags
+    if quantity == "buffers":
+        return "buffers" in spec.tags
+    return True
+
+
+CASES = [pytest.param(s, q, dt, dev, id=f"{s.name}-{q}-{dt}-{dev}")
+         for s in MODULES for q in QUANTITIES if _applies(s, q) for dt in DTYPES for dev in DEVICES]
+
+
+@pytest.mark.parametrize("spec,quantity,dtype,device", CASES)
+def test_matches_torch(spec, quantity, dtype, device):
+    compared = []
+
+    @given(spec.cases(n_calls=len(spec.calls)))
+    def prop(case):
+        records = run_case(spec, case, dtype, device)
+        selected = [r for r in records if QUANTITIES[quantity](r.quantity) or r.quantity in ERROR_QUANTITIES]
+        compared.extend(selected)
+        assert_records(selected, repro=repro_snippet(spec, case, dtype, device))
+
+    prop()
+    # some cases have no such quantity (affine=False has no parameters), but not all may lack it
+    assert any(QUANTITIES[quantity](r.quantity) for r in compared), f"no {quantity} was ever compared"
