@@ -50,8 +50,8 @@ DEFAULT_TOLERANCES = {
 class Record:
     """One compared quantity of one case: what was compared, how far apart, and where."""
 
-    component: str
     quantity: str
+    component: str = ""
     step: str = ""
     dtype: str = ""
     device: str = "cpu"
@@ -95,10 +95,10 @@ def compare(quantity: str, got, expected, tol: Tolerance, noise: float = 0.0, **
     nan_mismatch = np.isnan(g) != np.isnan(e)
     inf_mismatch = (np.isinf(e) | np.isinf(g)) & ~((g == e) | nan_mismatch)
     both_nan_or_same_inf = (np.isnan(g) & np.isnan(e)) | (np.isinf(e) & (g == e))
-    err = np.where(both_nan_or_same_inf, 0.0, np.abs(g - e))
-    err = np.where(nan_mismatch | inf_mismatch, np.inf, err)
-    allowed = tol.allowed(expected, noise)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # inf - inf and x / 0 are handled below
+        err = np.where(both_nan_or_same_inf, 0.0, np.abs(g - e))
+        err = np.where(nan_mismatch | inf_mismatch, np.inf, err)
+        allowed = tol.allowed(expected, noise)
         ratio = np.where(err == 0, 0.0, err / allowed)
         rel = np.where(err == 0, 0.0, err / np.abs(e))
     worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape) if ratio.ndim else ()
@@ -112,9 +112,9 @@ def compare(quantity: str, got, expected, tol: Tolerance, noise: float = 0.0, **
     return rec
 
 
-def failed_record(component: str, quantity: str, note: str, **context) -> Record:
+def failed_record(quantity: str, note: str, **context) -> Record:
     """A record for something that could not be compared (an exception, a missing attribute)."""
-    return Record(component=component, quantity=quantity, passed=False, margin=np.inf, note=note, **context)
+    return Record(quantity=quantity, passed=False, margin=np.inf, note=note, **context)
 
 
 def to_frame(records) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-CI_EXAMPLES = 25
+CI_EXAMPLES = 50
 _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
                print_blob=True)
 

@@ -135,9 +135,12 @@ class Module:
         return self.to(np.float32)
 
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
-        """Copies of every parameter and buffer under torch's names."""
-        out = OrderedDict((n, p.data.copy()) for n, p in self.named_parameters())
-        out.update((n, b.copy()) for n, b in self.named_buffers())
+        """Copies of every parameter and buffer under torch's names, in torch's order
+        (module by module: its parameters, then its buffers)."""
+        out = OrderedDict()
+        for prefix, mod in self.named_modules():
+            out.update((n, p.data.copy()) for n, p in mod.named_parameters(prefix, recurse=False))
+            out.update((n, b.copy()) for n, b in mod.named_buffers(prefix, recurse=False))
         return out
 
     def load_state_dict(self, state: dict) -> None:

@@ -1,0 +1,1 @@
+"""Experiments that compare scratch with torch and write reports (``python -m experiments``)."""

@@ -1,0 +1,49 @@
+"""Conformance: every registry component side by side with its torch twin, on its
+default case and a sample of generated cases, per dtype and device. One row per
+(component, dtype, device, compared quantity): largest errors, tolerance, margin
+(error / allowed; above 1 fails), pass/fail."""
+
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+
+from reference.compare import Record
+from reference.engine import run_case
+from reference.registry import specs
+from reference.sampling import sample_cases
+
+DESCRIPTION = "every registry component against its torch twin: largest errors per compared quantity"
+
+
+def run(dtypes: list[str], device: str, cases: int, seed: int = 0, progress=sys.stderr) -> pd.DataFrame:
+    rows = []
+    all_specs = specs()
+    for k, spec in enumerate(all_specs, 1):
+        generated = sample_cases(spec.cases(n_calls=len(spec.calls)), cases, seed)
+        for dtype in dtypes:
+            records: list[Record] = []
+            for case in [spec.default_case(), *generated]:
+                records += run_case(spec, case, dtype, device)
+            rows += _summarize(spec.name, dtype, device, records, 1 + len(generated))
+        print(f"[conformance {k}/{len(all_specs)}] {spec.name}", file=progress, flush=True)
+    return pd.DataFrame(rows)
+
+
+def _kind(quantity: str) -> str:
+    """grad:0.weight -> grad:weight; buffer:2.running_var -> buffer:running_var (one row per kind)."""
+    head, _, tail = quantity.partition(":")
+    return f"{head}:{tail.rsplit('.', 1)[-1]}" if tail else head
+
+
+def _summarize(name, dtype, device, records, n_cases) -> list[dict]:
+    df = pd.DataFrame([dict(quantity=_kind(r.quantity), abs=r.max_abs_err, rel=r.max_rel_err, margin=r.margin,
+                            passed=r.passed, rtol=r.rtol, atol=r.atol) for r in records])
+    out = []
+    for quantity, g in df.groupby("quantity", sort=False):
+        out.append(dict(component=name, dtype=dtype, device=device, quantity=quantity, cases=n_cases,
+                        checks=len(g), max_abs_err=g["abs"].max(), max_rel_err=g["rel"].max(),
+                        rtol=g["rtol"].iloc[0], atol=g["atol"].iloc[0], worst_margin=g["margin"].max(),
+                        passed=bool(g["passed"].all())))
+    return out

@@ -1,0 +1,134 @@
+"""Meta-tests: the registry covers every export, scratch stays pure NumPy, and the
+engine catches what it must (a one-part-in-1e6 perturbation, a gradient scaled by 2)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import scratch.nn as snn
+from reference.compare import DEFAULT_TOLERANCES, Tolerance, assert_records, compare
+from reference.engine import repro_snippet, run_case
+from reference.registry import REGISTRY, get_spec
+
+
+def test_every_exported_component_has_a_spec():
+    covered = {spec.component for spec in REGISTRY.values()}
+    exported = [getattr(snn, n) for n in snn.__all__]
+    components = [c for c in exported if isinstance(c, type) and issubclass(c, snn.Module) and c is not snn.Module]
+    missing = [c.__name__ for c in components if c not in covered]
+    assert not missing, f"exported from scratch.nn without a registry spec: {missing}"
+
+
+def test_spec_names_are_torch_class_names_in_snake_case():
+    import re
+
+    for name, spec in REGISTRY.items():
+        cls = spec.twin_name.split()[0].rsplit(".", 1)[-1]
+        if cls.startswith("Torch"):  # a twin built from torch ops is named after the scratch class
+            cls = spec.component.__name__
+        assert name == re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", "_", cls).lower(), (name, cls)
+
+
+def test_scratch_never_imports_torch():
+    code = ("import sys, pkgutil, importlib, scratch\n"
+            "for m in pkgutil.walk_packages(scratch.__path__, 'scratch.'):\n"
+            "    importlib.import_module(m.name)\n"
+            "bad = [m for m in sys.modules if m == 'torch' or m.startswith('torch.')]\n"
+            "assert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class _Perturbed(snn.Linear):
+    """Correct Linear except one output value off by one part in 1e6."""
+
+    def forward(self, x):
+        y = super().forward(x).copy()
+        y.flat[int(np.argmax(np.abs(y)))] *= 1 + 1e-6
+        return y
+
+
+class _DoubledGrad(snn.Linear):
+    """Correct Linear except the input gradient is scaled by 2."""
+
+    def backward(self, grad_output):
+        return 2 * super().backward(grad_output)
+
+
+def _default_records(candidate, dtype="float64"):
+    spec = get_spec("linear")
+    return run_case(spec, spec.default_case(), dtype, candidate=candidate)
+
+
+def test_engine_passes_the_correct_implementation():
+    records = _default_records(None)
+    assert records and all(r.passed for r in records)
+
+
+def test_engine_catches_one_part_in_a_million_in_float64():
+    bad = [r for r in _default_records(_Perturbed) if not r.passed]
+    assert [r.quantity for r in bad] == ["output"] * 3
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_engine_catches_a_gradient_scaled_by_two(dtype):
+    bad = {r.quantity for r in _default_records(_DoubledGrad, dtype) if not r.passed}
+    assert bad == {"grad_input"}
+
+
+def test_engine_reports_a_candidate_exception_as_a_failure():
+    class Broken(snn.Linear):
+        def backward(self, grad_output):
+            raise RuntimeError("boom")
+
+    records = _default_records(Broken)
+    assert records[-1].quantity == "backward" and not records[-1].passed and "boom" in records[-1].note
+
+
+def test_engine_reports_wrong_layout():
+    class Transposed(snn.Linear):
+        def __init__(self, in_features, out_features, bias=True):
+            super().__init__(in_features, out_features, bias)
+            self.weight.data = self.weight.data.T.copy()
+
+    (rec,) = [r for r in _default_records(Transposed) if not r.passed]
+    assert rec.quantity == "layout:weight" and "(2, 3)" in rec.note
+
+
+def test_failure_message_names_quantity_index_values_and_repro():
+    spec = get_spec("linear")
+    case = spec.default_case()
+    records = run_case(spec, case, "float64", candidate=_DoubledGrad)
+    with pytest.raises(AssertionError) as err:
+        assert_records(records, repro=repro_snippet(spec, case, "float64", "cpu"))
+    msg = str(err.value)
+    assert "grad_input" in msg and "got" in msg and "expected" in msg and "at index" in msg
+    assert "Reproduce with:" in msg and "run_case(get_spec('linear')" in msg
+
+
+def test_repro_snippet_reruns_the_case():
+    spec = get_spec("linear")
+    snippet = repro_snippet(spec, spec.default_case(), "float64", "cpu")
+    namespace = {}
+    exec(snippet.replace("print(", "result = ("), namespace)
+    assert len(namespace["records"]) == len(run_case(spec, spec.default_case()))
+
+
+def test_compare_rules():
+    tol = DEFAULT_TOLERANCES["float64"]
+    e = np.array([1.0, -2.0, 3.0])
+    assert compare("q", e.copy(), e, tol).passed
+    r = compare("q", e * np.array([1, 1 + 1e-6, 1]), e, tol)
+    assert not r.passed and r.worst_index == (1,) and r.expected == -2.0
+    assert not compare("q", e[:2], e, tol).passed                          # shape
+    assert not compare("q", e.astype(np.float32), e, tol).passed           # dtype
+    assert not compare("q", np.array([np.nan, -2, 3]), e, tol).passed     # NaN where a number is due
+    assert compare("q", np.array([np.nan, np.inf]), np.array([np.nan, np.inf]), tol).passed
+    assert not compare("q", np.array([np.inf]), np.array([-np.inf]), tol).passed
+    assert not compare("q", None, e, tol).passed
+    # atol is relative to the quantity's scale above 1, absolute below
+    assert compare("q", np.array([1e6, 5e-7]), np.array([1e6, 0.0]), Tolerance(0, 1e-12)).passed
+    assert not compare("q", np.array([1.0, 2e-12]), np.array([1.0, 0.0]), Tolerance(0, 1e-12)).passed
