@@ -25,8 +25,8 @@ def magnitudes(values=MAGNITUDES):
 
 
 def feature_sizes(lo=1, hi=64):
-    """Feature counts, shrinking to small ones; 1 and ``hi`` are reached."""
-    return st.one_of(st.integers(lo, min(hi, 8)), st.integers(lo, hi))
+    """Feature counts, shrinking to small ones; the bounds themselves are drawn on purpose."""
+    return st.one_of(st.integers(lo, min(hi, 8)), st.sampled_from([lo, hi]), st.integers(lo, hi))
 
 
 def batch_sizes(lo=1, hi=8):

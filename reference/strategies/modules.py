@@ -47,26 +47,31 @@ def linear_cases(draw, n_calls=3, smooth=False):
     return Case(cfg, _inputs(draw, shape, n_calls, smooth), seed=draw(seeds()))
 
 
+def _dyadic(a):
+    """Round to multiples of 1/8: sums of products of such small values are exact in float32
+    and float64 in any order, so a tie stays a tie through any GEMM."""
+    return np.round(np.asarray(a) * 8) / 8
+
+
 @st.composite
 def maxout_cases(draw, n_calls=3, smooth=False):
     cfg = dict(in_features=draw(feature_sizes(1, 16)), out_features=draw(st.integers(1, 8)),
                pieces=draw(st.integers(1, 4)), bias=draw(st.booleans()))
     shape = (draw(batch_sizes()), cfg["in_features"])
     seed = draw(seeds())
-    params = {}
-    if not smooth and cfg["pieces"] > 1 and draw(st.booleans()):
-        # exact ties: unit j's second piece copies its first (weights and bias)
-        rng = np.random.default_rng(seed + 1)
-        rows = cfg["out_features"] * cfg["pieces"]
-        w = rng.standard_normal((rows, cfg["in_features"]))
-        b = rng.standard_normal(rows)
-        for j in range(cfg["out_features"]):
-            w[j * cfg["pieces"] + 1] = w[j * cfg["pieces"]]
-            b[j * cfg["pieces"] + 1] = b[j * cfg["pieces"]]
-        params["weight"] = w
-        if cfg["bias"]:
-            params["bias"] = b
-    return Case(cfg, _inputs(draw, shape, n_calls, smooth), seed=seed, params=params)
+    if smooth or cfg["pieces"] == 1 or not draw(st.booleans()):
+        return Case(cfg, _inputs(draw, shape, n_calls, smooth), seed=seed)
+    # exact ties: unit j's second piece copies its first (weights and bias); dyadic values so
+    # that both sides compute bitwise-equal pieces and the first one must win
+    rng = np.random.default_rng(seed + 1)
+    rows = cfg["out_features"] * cfg["pieces"]
+    w, b = _dyadic(rng.standard_normal((rows, cfg["in_features"]))), _dyadic(rng.standard_normal(rows))
+    for j in range(cfg["out_features"]):
+        w[j * cfg["pieces"] + 1] = w[j * cfg["pieces"]]
+        b[j * cfg["pieces"] + 1] = b[j * cfg["pieces"]]
+    params = {"weight": w, **({"bias": b} if cfg["bias"] else {})}
+    inputs = [_dyadic(draw(float_arrays(shape, edges=KINK, magnitude=1.0))) for _ in range(n_calls)]
+    return Case(cfg, inputs, seed=seed, params=params)
 
 
 @st.composite
