@@ -55,11 +55,15 @@ def check_same_shape(a: np.ndarray, b: np.ndarray, a_name: str, b_name: str) -> 
         raise ValueError(f"{a_name} has shape {a.shape} but {b_name} has shape {b.shape}; expected equal shapes")
 
 
+class DimError(IndexError, ValueError):
+    """A dim out of range: an IndexError like torch's, and a ValueError like any bad argument."""
+
+
 def normalize_dim(dim: int, ndim: int, name: str = "dim") -> int:
     """Wrap a negative dim like torch does and range-check it."""
     lo, hi = -max(ndim, 1), max(ndim, 1) - 1
     if not lo <= dim <= hi:
-        raise IndexError(f"{name}: expected a dim in [{lo}, {hi}] for a {ndim}-D input, got {dim}")
+        raise DimError(f"{name}: expected a dim in [{lo}, {hi}] for a {ndim}-D input, got {dim}")
     return dim % max(ndim, 1)
 
 

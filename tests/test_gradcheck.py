@@ -26,12 +26,17 @@ def _prepared(spec, case):
     return module, prepare
 
 
-@pytest.mark.parametrize("spec", specs("module"), ids=lambda s: s.name)
-def test_backward_matches_numerical_gradient(spec):
+MODES = [pytest.param(s, mode, id=f"{s.name}-{mode}") for s in specs("module")
+         for mode in (["train", "eval"] if "train_eval" in s.tags else ["train"])]
+
+
+@pytest.mark.parametrize("spec,mode", MODES)
+def test_backward_matches_numerical_gradient(spec, mode):
     @settings(max_examples=scaled(10))
     @given(spec.cases(n_calls=1, smooth=True))
     def prop(case):
         module, prepare = _prepared(spec, case)
+        module.train(mode == "train")
         for r in check_module(module, case.inputs[0], kinks=spec.kinks, prepare=prepare, seed=case.seed):
             assert r.passed, (f"{spec.name} {r.quantity}: relative error {r.max_rel_error:.3g} > {r.threshold:g} "
                               f"at {r.worst_index} (analytic {r.analytic!r}, numeric {r.numeric!r}); config {case.config}")

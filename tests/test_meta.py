@@ -129,6 +129,9 @@ def test_compare_rules():
     assert compare("q", np.array([np.nan, np.inf]), np.array([np.nan, np.inf]), tol).passed
     assert not compare("q", np.array([np.inf]), np.array([-np.inf]), tol).passed
     assert not compare("q", None, e, tol).passed
-    # atol is relative to the quantity's scale above 1, absolute below
-    assert compare("q", np.array([1e6, 5e-7]), np.array([1e6, 0.0]), Tolerance(0, 1e-12)).passed
-    assert not compare("q", np.array([1.0, 2e-12]), np.array([1.0, 0.0]), Tolerance(0, 1e-12)).passed
+    # atol is absolute per element: one large element does not loosen the others
+    assert not compare("q", np.array([1e6, 2e-12]), np.array([1e6, 0.0]), Tolerance(0, 1e-12)).passed
+    # the measured rounding allowance is per element too
+    noise = np.array([0.0, 1e-3])
+    assert compare("q", np.array([1.0, 2.0005]), np.array([1.0, 2.0]), tol, noise=noise).passed
+    assert not compare("q", np.array([1.0005, 2.0]), np.array([1.0, 2.0]), tol, noise=noise).passed

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-__all__ = ["seeds", "magnitudes", "feature_sizes", "batch_sizes", "float_arrays", "MAGNITUDES"]
+__all__ = ["seeds", "magnitudes", "feature_sizes", "batch_sizes", "float_arrays", "MAGNITUDES", "OFFSETS"]
 
 MAGNITUDES = (1.0, 1e-3, 1e2, 1e4)
 
@@ -33,13 +33,19 @@ def batch_sizes(lo=1, hi=8):
     return st.integers(lo, hi)
 
 
+OFFSETS = (0.0, 10.0, 100.0)
+
+
 @st.composite
-def float_arrays(draw, shape, edges=(0.0,), magnitude=None, max_overrides=8):
-    """A float64 array of ``shape``: Gaussian * magnitude, with up to ``max_overrides``
-    elements set to values drawn from ``edges``."""
+def float_arrays(draw, shape, edges=(0.0,), magnitude=None, max_overrides=8, offsets=(0.0,)):
+    """A float64 array of ``shape``: (Gaussian + offset) * magnitude, with up to
+    ``max_overrides`` elements set to values drawn from ``edges``. An offset (mean
+    much larger than spread, like activations after a ReLU) exposes unstable
+    variance and softmax formulas."""
     shape = tuple(shape)
     scale = draw(magnitudes()) if magnitude is None else magnitude
-    a = np.random.default_rng(draw(seeds())).standard_normal(shape) * scale
+    offset = draw(st.sampled_from(offsets))
+    a = (np.random.default_rng(draw(seeds())).standard_normal(shape) + offset) * scale
     if a.size and edges:
         k = draw(st.integers(0, min(a.size, max_overrides)))
         for _ in range(k):

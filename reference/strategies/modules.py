@@ -13,7 +13,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from reference.spec import Case
-from reference.strategies.common import batch_sizes, feature_sizes, float_arrays, seeds
+from reference.strategies.common import OFFSETS, batch_sizes, feature_sizes, float_arrays, seeds
 
 KINK = (0.0,)
 LOGIT_EDGES = (0.0, 1e4, -1e4)
@@ -25,13 +25,13 @@ __all__ = [
 ]
 
 
-def _inputs(draw, shape, n_calls, smooth, edges=KINK):
+def _inputs(draw, shape, n_calls, smooth, edges=KINK, offsets=(0.0,)):
     if smooth:
         return [draw(float_arrays(shape, edges=(), magnitude=1.0)) for _ in range(n_calls)]
-    return [draw(float_arrays(shape, edges=edges)) for _ in range(n_calls)]
+    return [draw(float_arrays(shape, edges=edges, offsets=offsets)) for _ in range(n_calls)]
 
 
-def small_shapes(min_dims=1, max_dims=3, max_side=6):
+def small_shapes(min_dims=0, max_dims=3, max_side=6):
     return st.lists(st.integers(1, max_side), min_size=min_dims, max_size=max_dims).map(tuple)
 
 
@@ -44,7 +44,7 @@ def _leading_shapes():
 def linear_cases(draw, n_calls=3, smooth=False):
     cfg = dict(in_features=draw(feature_sizes()), out_features=draw(feature_sizes()), bias=draw(st.booleans()))
     shape = draw(_leading_shapes()) + (cfg["in_features"],)
-    return Case(cfg, _inputs(draw, shape, n_calls, smooth), seed=draw(seeds()))
+    return Case(cfg, _inputs(draw, shape, n_calls, smooth, offsets=OFFSETS), seed=draw(seeds()))
 
 
 def _dyadic(a):
@@ -109,7 +109,7 @@ def batch_norm1d_cases(draw, n_calls=3, smooth=False):
                eps=draw(st.sampled_from([1e-5, 1e-3, 0.1])),
                momentum=draw(st.one_of(st.sampled_from([0.1, None, 0.0, 1.0]), st.floats(0.0, 1.0))),
                affine=draw(st.booleans()), track_running_stats=draw(st.booleans()), bias=draw(st.booleans()))
-    return Case(cfg, _inputs(draw, shape, n_calls, smooth), seed=draw(seeds()))
+    return Case(cfg, _inputs(draw, shape, n_calls, smooth, offsets=OFFSETS), seed=draw(seeds()))
 
 
 @st.composite
@@ -153,8 +153,9 @@ def prelu_cases(draw, n_calls=3, smooth=False):
 def softmax_cases(draw, n_calls=3, smooth=False):
     """Softmax/LogSoftmax: dim None (torch's legacy choice) or any valid dim; huge logits."""
     shape = draw(small_shapes())
-    dim = draw(st.one_of(st.none(), st.integers(-len(shape), len(shape) - 1)))
-    return Case(dict(dim=dim), _inputs(draw, shape, n_calls, smooth, LOGIT_EDGES), seed=draw(seeds()))
+    nd = max(len(shape), 1)  # a 0-d tensor accepts dim 0 and -1, like a 1-d one
+    dim = draw(st.one_of(st.none(), st.integers(-nd, nd - 1)))
+    return Case(dict(dim=dim), _inputs(draw, shape, n_calls, smooth, LOGIT_EDGES, OFFSETS), seed=draw(seeds()))
 
 
 @st.composite

@@ -18,7 +18,7 @@ def relu(x):
 
 
 def relu_backward(grad_output, x):
-    return grad_output * (x > 0)
+    return np.where(x <= 0, 0, grad_output).astype(grad_output.dtype, copy=False)  # torch: NaN passes g
 
 
 # LeakyReLU: y = x if x > 0 else s*x; dy/dx = 1 if x > 0 else s (s at the kink, like torch)
@@ -61,7 +61,7 @@ def elu(x, alpha=1.0):
 
 
 def elu_backward(grad_output, x, alpha=1.0):
-    return np.where(x > 0, grad_output, grad_output * (alpha * np.exp(np.minimum(x, 0))))
+    return np.where(x <= 0, grad_output * (alpha * np.exp(np.minimum(x, 0))), grad_output)  # torch: NaN passes g
 
 
 # Sigmoid: y = 1 / (1 + exp(-x)); dy/dx = y(1 - y). exp is only taken of -|x| (no overflow).
@@ -99,7 +99,8 @@ _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 
 def _phi_cdf(x):
-    return (0.5 * (1 + _erf(x.astype(np.float64) / math.sqrt(2)).astype(np.float64))).astype(x.dtype)
+    erf = np.asarray(_erf(np.asarray(x, dtype=np.float64) / math.sqrt(2)), dtype=np.float64)  # 0-d safe
+    return np.asarray(0.5 * (1 + erf)).astype(x.dtype)
 
 
 # GELU: exact y = x * Phi(x), dy/dx = Phi(x) + x * phi(x);

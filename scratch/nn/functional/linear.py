@@ -27,8 +27,9 @@ def linear(x, weight, bias=None):
 
 def linear_backward(grad_output, x, weight, has_bias=True):
     """Returns (grad_input, grad_weight, grad_bias or None)."""
-    g2 = grad_output.reshape(-1, grad_output.shape[-1])
-    x2 = x.reshape(-1, x.shape[-1])
+    rows = int(np.prod(x.shape[:-1]))  # explicit: reshape(-1, 0) is ambiguous for empty arrays
+    g2 = grad_output.reshape(rows, grad_output.shape[-1])
+    x2 = x.reshape(rows, x.shape[-1])
     grad_input = grad_output @ weight
     grad_weight = g2.T @ x2
     grad_bias = g2.sum(axis=0) if has_bias else None
@@ -38,7 +39,7 @@ def linear_backward(grad_output, x, weight, has_bias=True):
 def maxout(x, weight, bias, pieces):
     """Returns (y, winner) where winner (*, out) is the index of the winning piece."""
     z = linear(x, weight, bias)
-    z = z.reshape(z.shape[:-1] + (-1, pieces))
+    z = z.reshape(z.shape[:-1] + (z.shape[-1] // pieces, pieces))
     winner = z.argmax(axis=-1)  # argmax returns the first index on ties
     y = np.take_along_axis(z, winner[..., None], axis=-1)[..., 0]
     return y, winner

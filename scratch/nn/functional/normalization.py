@@ -8,6 +8,11 @@ Eval:   xhat = (x - running_mean) / sqrt(running_var + eps); dL/dx = g * gamma /
 Both:   dL/dgamma = sum(g * xhat), dL/dbeta = sum(g).
 The running variance uses the unbiased estimate var * n / (n - 1) (Bessel), the
 normalization uses the biased one: that asymmetry is torch's and a classic bug source.
+
+Precision: the kernels work in the dtype they are given; ``BatchNorm1d`` hands them
+float64 and rounds only its results. Torch's float32 CPU batch norm is that accurate
+and scratch must be too: with N = 2, x_hat = +-a and dL/dx ~ (1 - a^2)(g0 - g1), where
+1 - a^2 ~ eps / var ~ 5e-6, so an x_hat rounded to float32 loses ~1% to cancellation.
 """
 
 from __future__ import annotations

@@ -19,12 +19,12 @@ class _Elementwise(Module):
 
     def forward(self, x):
         x = _checks.as_float_array(x, f"{type(self).__name__} input")
-        y = self._f(x)
+        y = np.asarray(self._f(x), dtype=x.dtype)  # NumPy turns 0-d results into scalars; keep an array
         self._x, self._y = x, y
         return y
 
     def backward(self, grad_output):
-        return self._df(grad_output, self._x, self._y)
+        return np.asarray(self._df(grad_output, self._x, self._y), dtype=grad_output.dtype)
 
 
 class ReLU(_Elementwise):
@@ -122,12 +122,12 @@ class PReLU(Module):
             raise ValueError(f"PReLU input: expected {self.num_parameters} channels in dim 1 "
                              f"(an (N, C, ...) input), got shape {x.shape}")
         self._x = x
-        return F.prelu(x, self.weight.data)
+        return np.asarray(F.prelu(x, self.weight.data), dtype=x.dtype)
 
     def backward(self, grad_output):
         gx, gw = F.prelu_backward(grad_output, self._x, self.weight.data)
         self.weight.accumulate_grad(gw)
-        return gx
+        return np.asarray(gx, dtype=grad_output.dtype)
 
 
 def _legacy_softmax_dim(ndim: int) -> int:

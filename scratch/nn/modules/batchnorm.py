@@ -47,31 +47,40 @@ class BatchNorm1d(Module):
         _checks.as_float_array(x, "BatchNorm1d input")
         _checks.check_ndim(x, (2, 3), "BatchNorm1d input", "(N, C) or (N, C, L)")
         _checks.check_dim_size(x, 1, self.num_features, "BatchNorm1d input", "channels")
-        if self.weight is not None:
-            _checks.check_same_dtype(x, self.weight.data, "BatchNorm1d input")
-        if self.training and x.size // x.shape[1] == 1:
+        ref = self.weight if self.weight is not None else None
+        if ref is not None:
+            _checks.check_same_dtype(x, ref.data, "BatchNorm1d input")
+        elif self.running_mean is not None:
+            _checks.check_same_dtype(x, self.running_mean, "BatchNorm1d input", "running_mean")
+        # batch statistics need two values per channel: in training, and in eval without running stats
+        if (self.training or not self.track_running_stats) and x.size // x.shape[1] == 1:
             raise ValueError(f"BatchNorm1d: expected more than 1 value per channel when training, got input size {x.shape}")
 
+    # Computed in float64 and rounded once at the end, whatever the dtype (see
+    # scratch.nn.functional.normalization: torch's float32 batch norm is that accurate).
     def forward(self, x):
         self._check(x)
-        w = None if self.weight is None else self.weight.data
-        b = None if self.bias is None else self.bias.data
+        f64 = np.float64
+        w = None if self.weight is None else self.weight.data.astype(f64)
+        b = None if self.bias is None else self.bias.data.astype(f64)
+        x64 = x.astype(f64)
         self._batch_statistics = self.training or not self.track_running_stats
         if self._batch_statistics:
-            mean, var, n = F.batch_stats(x)
+            mean, var, n = F.batch_stats(x64)
             if self.training and self.track_running_stats:
                 self.num_batches_tracked = self.num_batches_tracked + 1
                 m = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
                 self.running_mean, self.running_var = F.update_running_stats(
                     self.running_mean, self.running_var, mean, var, n, m)
         else:
-            mean, var = self.running_mean, self.running_var
-        y, self._xhat, self._inv_std = F.batch_norm_forward(x, mean, var, w, b, self.eps)
-        return y.astype(x.dtype, copy=False)
+            mean, var = self.running_mean.astype(f64), self.running_var.astype(f64)
+        y, self._xhat, self._inv_std = F.batch_norm_forward(x64, mean, var, w, b, self.eps)
+        return y.astype(x.dtype)
 
     def backward(self, grad_output):
-        w = None if self.weight is None else self.weight.data
-        gx, gw, gb = F.batch_norm_backward(grad_output, self._xhat, self._inv_std, w, self._batch_statistics)
+        w = None if self.weight is None else self.weight.data.astype(np.float64)
+        gx, gw, gb = F.batch_norm_backward(grad_output.astype(np.float64), self._xhat, self._inv_std, w,
+                                           self._batch_statistics)
         if self.weight is not None:
             self.weight.accumulate_grad(gw)
         if self.bias is not None:

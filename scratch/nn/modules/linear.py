@@ -21,6 +21,12 @@ def _check_affine_input(x, weight, in_features, name):
     _checks.check_same_dtype(x, weight, f"{name} input")
 
 
+def _accumulate_affine(module, grad_weight, grad_bias):
+    module.weight.accumulate_grad(grad_weight)
+    if module.bias is not None:
+        module.bias.accumulate_grad(grad_bias)
+
+
 class Linear(Module):
     """y = x W^T + b. x (*, in_features) -> y (*, out_features); W is (out, in) like torch.
 
@@ -52,9 +58,7 @@ class Linear(Module):
 
     def backward(self, grad_output):
         gx, gw, gb = F.linear_backward(grad_output, self._x, self.weight.data, self.bias is not None)
-        self.weight.accumulate_grad(gw)
-        if self.bias is not None:
-            self.bias.accumulate_grad(gb)
+        _accumulate_affine(self, gw, gb)
         return gx
 
     def extra_repr(self):
@@ -89,9 +93,7 @@ class Maxout(Module):
     def backward(self, grad_output):
         gx, gw, gb = F.maxout_backward(grad_output, self._x, self.weight.data, self._winner,
                                        self.pieces, self.bias is not None)
-        self.weight.accumulate_grad(gw)
-        if self.bias is not None:
-            self.bias.accumulate_grad(gb)
+        _accumulate_affine(self, gw, gb)
         return gx
 
     def extra_repr(self):
