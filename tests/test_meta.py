@@ -135,3 +135,35 @@ def test_compare_rules():
     noise = np.array([0.0, 1e-3])
     assert compare("q", np.array([1.0, 2.0005]), np.array([1.0, 2.0]), tol, noise=noise).passed
     assert not compare("q", np.array([1.0005, 2.0]), np.array([1.0, 2.0]), tol, noise=noise).passed
+
+
+class _SoftmaxOffByOnePerMille(snn.Softmax):
+    def forward(self, x):
+        return (super().forward(x) * 1.001).astype(x.dtype)
+
+
+class _LogSoftmaxShifted(snn.LogSoftmax):
+    """Every ordinary entry off by 0.02; the -1e4 entries untouched."""
+
+    def forward(self, x):
+        y = super().forward(x)
+        return np.where(np.abs(y) < 100, y + 0.02, y).astype(y.dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_measured_rounding_does_not_hide_errors_at_huge_magnitudes(dtype):
+    """A large entry must not loosen the others, and an offset input (1e4 + noise) must
+    not buy slack from input sensitivity: both wrong candidates are caught in float32 too."""
+    from reference.spec import Case
+
+    rng = np.random.default_rng(0)
+    x = 1e4 + rng.standard_normal((4, 5))
+    bad = [r for r in run_case(get_spec("softmax"), Case({"dim": 1}, [x, x], seed=1), dtype,
+                               candidate=_SoftmaxOffByOnePerMille) if not r.passed]
+    assert "output" in {r.quantity for r in bad}
+    logits = np.array([[[0.5, -1.0, 2.0], [0.3, 0.1, -1e4]]])
+    bad = [r for r in run_case(get_spec("log_softmax"), Case({"dim": 2}, [logits, logits], seed=1), dtype,
+                               candidate=_LogSoftmaxShifted) if not r.passed]
+    assert "output" in {r.quantity for r in bad}
+    ok = run_case(get_spec("softmax"), Case({"dim": 1}, [x, x], seed=1), dtype)
+    assert all(r.passed for r in ok)
