@@ -1,6 +1,10 @@
 """Numerical gradient checking with centered differences: a check that does not trust torch.
 
-    dL/dx_i ~ (L(x + h e_i) - L(x - h e_i)) / (2h)          error O(h^2) + O(eps L / h)
+    D(h)_i = (L(x + h e_i) - L(x - h e_i)) / (2h)           error O(h^2) + O(eps L / h)
+    dL/dx_i ~ (4 D(h/2)_i - D(h)_i) / 3                    (Richardson: error O(h^4) + O(eps L / h))
+
+The Richardson step matters where the function is strongly curved: a batch norm over a
+nearly flat channel has third derivatives of order 1/std^3, and plain D(h) was off by 5e-6.
 
 Compared to the analytic gradient a with the relative error
 
@@ -34,11 +38,14 @@ def relative_error(analytic, numeric, tiny: float = 1e-8) -> np.ndarray:
     return np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), tiny)
 
 
-def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+def numerical_gradient(f, x: np.ndarray, h: float = 1e-5, richardson: bool = True) -> np.ndarray:
     """Centered-difference gradient of the scalar function ``f()`` w.r.t. ``x``, which ``f`` reads.
 
-    ``x`` is perturbed in place one element at a time and restored exactly.
+    ``x`` is perturbed in place one element at a time and restored exactly. With
+    ``richardson`` the differences at h and h/2 are combined to cancel the h^2 term.
     """
+    if richardson:
+        return (4 * numerical_gradient(f, x, h / 2, False) - numerical_gradient(f, x, h, False)) / 3
     if not isinstance(x, np.ndarray) or x.dtype != np.float64:
         raise TypeError(f"numerical_gradient: expected a float64 numpy.ndarray, got "
                         f"{getattr(x, 'dtype', type(x).__name__)}")
