@@ -50,11 +50,6 @@ def check_same_dtype(x: np.ndarray, ref: np.ndarray, name: str = "input", ref_na
         )
 
 
-def check_same_shape(a: np.ndarray, b: np.ndarray, a_name: str, b_name: str) -> None:
-    if a.shape != b.shape:
-        raise ValueError(f"{a_name} has shape {a.shape} but {b_name} has shape {b.shape}; expected equal shapes")
-
-
 class DimError(IndexError, ValueError):
     """A dim out of range: an IndexError like torch's, and a ValueError like any bad argument."""
 

@@ -14,6 +14,10 @@ from tests.conftest import DEVICES, DTYPES
 MODULES = specs("module")
 # failures to build, run or line up with the twin are reported by every per-quantity test
 ALWAYS = (*ERROR_QUANTITIES, "parameter names", "buffer names")
+
+
+def _always(q):
+    return q in ALWAYS or q.startswith("layout:")
 QUANTITIES = {
     "output": lambda q: q in ("output", "input unchanged by forward"),
     "grad_input": lambda q: q == "grad_input",
@@ -41,9 +45,8 @@ def test_matches_torch(spec, quantity, dtype, device):
     @given(spec.cases(n_calls=len(spec.calls)))
     def prop(case):
         records = run_case(spec, case, dtype, device)
-        selected = [r for r in records if QUANTITIES[quantity](r.quantity) or r.quantity in ALWAYS]
+        selected = [r for r in records if QUANTITIES[quantity](r.quantity) or _always(r.quantity)]
         compared.extend(selected)
-        selected += [r for r in records if r.quantity.startswith("layout:") and r not in selected]
         assert_records(selected, repro=repro_snippet(spec, case, dtype, device))
 
     prop()
