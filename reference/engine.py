@@ -228,6 +228,7 @@ def repro_snippet(spec: Spec, case: Case, dtype: str, device: str, candidate_ref
     """Python that reruns exactly this comparison and prints the failing records."""
     lines = [
         "import numpy as np",
+        "from numpy import nan, inf",
         "from reference.registry import get_spec",
         "from reference.spec import Case",
         "from reference.engine import run_case",

@@ -22,22 +22,47 @@ PARAMS = "params"              # has learnable parameters
 FIXED_INIT = "fixed_init"      # parameters start at fixed values (PReLU 0.25, BatchNorm 1 and 0): compared
 
 
+def _code(v) -> str:
+    """Python source for plain data that may hold NumPy arrays (dtype kept when not float64)."""
+    if isinstance(v, np.ndarray):
+        dt = "" if v.dtype == np.float64 else f", dtype=np.{v.dtype}"
+        return f"np.array({v.tolist()!r}{dt})"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k!r}: {_code(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        body = ", ".join(_code(x) for x in v)
+        return f"[{body}]" if isinstance(v, list) else f"({body}{',' if len(v) == 1 else ''})"
+    return repr(v)
+
+
 @dataclass
 class Case:
-    """One generated comparison: constructor kwargs, one input per call, a seed for
-    the upstream gradients (and parameter values), and optional parameter overrides."""
+    """One generated comparison, as plain data.
+
+    modules:    config = constructor kwargs; inputs = one input per call; seed = upstream
+                gradients and parameter values; params = parameter overrides.
+    losses:     config = constructor kwargs (``weight``/``pos_weight`` as arrays);
+                inputs = [input, target] (class-index targets are int64 arrays).
+    optimizers: config = constructor kwargs; inputs = initial parameter values;
+                steps = per step, one gradient (or None: no grad this step) per parameter;
+                extra["groups"] = optional [{"params": [indices], **overrides}, ...].
+    schedulers: config = scheduler kwargs; inputs/steps as for optimizers;
+                extra["optimizer"] = (name, kwargs) of the optimizer it drives.
+    """
 
     config: dict
     inputs: list
     seed: int = 0
     params: dict = field(default_factory=dict)
+    steps: list = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
 
     def as_code(self) -> str:
-        def arr(a):
-            return f"np.array({np.asarray(a).tolist()!r})"
-        inputs = ", ".join(arr(a) for a in self.inputs)
-        params = ", ".join(f"{k!r}: {arr(v)}" for k, v in self.params.items())
-        return f"Case(config={self.config!r}, inputs=[{inputs}], seed={self.seed}, params={{{params}}})"
+        parts = [f"config={_code(self.config)}", f"inputs={_code(list(self.inputs))}", f"seed={self.seed}"]
+        for name in ("params", "steps", "extra"):
+            if getattr(self, name):
+                parts.append(f"{name}={_code(getattr(self, name))}")
+        return f"Case({', '.join(parts)})"
 
 
 @dataclass(frozen=True)
@@ -58,16 +83,24 @@ class Spec:
     sync_twin: Callable | None = None  # sync_twin(twin, x_torch, seed) -> data: fix the twin's randomness for a call
     sync_candidate: Callable | None = None  # sync_candidate(candidate, data): give the candidate the same randomness
     draws: str = ""                    # what the strategy draws, for --list and reports
+    default: Callable[[], Case] | None = None  # the default case, where default_shape cannot describe it
+    # optimizers/schedulers: step_tolerance(dtype, t) -> Tolerance after step t (1-based); rounding
+    # errors of a trajectory accumulate, so the allowance may grow with t (stated per spec)
+    step_tolerance: Callable[[str, int], Tolerance] | None = None
 
     def make(self, config: dict, candidate=None):
         """Construct the scratch side (or a user's candidate) from ``config``."""
         factory = candidate or self.build or self.component
         return factory(**config)
 
-    def tolerance(self, dtype: str) -> Tolerance:
+    def tolerance(self, dtype: str, step: int | None = None) -> Tolerance:
+        if step is not None and self.step_tolerance is not None:
+            return self.step_tolerance(dtype, step)
         return self.tolerances[dtype]
 
     def default_case(self) -> Case:
+        if self.default is not None:
+            return self.default()
         rng = np.random.default_rng(0)
         return Case(config=dict(self.default_config),
                     inputs=[rng.standard_normal(self.default_shape) for _ in self.calls], seed=0)
