@@ -75,7 +75,8 @@ def compare(quantity: str, got, expected, tol: Tolerance, noise=0.0, **context) 
         return dataclasses.replace(rec, passed=False, margin=np.inf, shape=expected.shape,
                                    note="candidate produced None")
     try:
-        got = np.asarray(got, dtype=np.float64) if not isinstance(got, np.ndarray) else got
+        # a NumPy scalar keeps its dtype (float32 must stay float32); Python numbers count as float64
+        got = np.asarray(got) if isinstance(got, (np.ndarray, np.generic)) else np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
         return dataclasses.replace(rec, passed=False, margin=np.inf, note=f"not an array: {type(got).__name__}")
     rec.shape = expected.shape

@@ -147,7 +147,24 @@ def _set_buffer(module, dotted: str, value) -> None:
 
 
 def run_case(spec: Spec, case: Case, dtype: str = "float64", device: str = "cpu", candidate=None) -> list[Record]:
-    """Compare ``candidate`` (default: the spec's scratch class) with the torch twin on ``case``."""
+    """Compare ``candidate`` (default: the spec's scratch component) with the torch twin on
+    ``case``; one engine per kind of spec (modules here, the others in their own files)."""
+    if spec.kind == "module":
+        return run_module_case(spec, case, dtype, device, candidate)
+    if spec.kind == "loss":
+        from reference.engine_loss import run_loss_case
+        return run_loss_case(spec, case, dtype, device, candidate)
+    if spec.kind in ("optimizer", "scheduler"):
+        from reference.engine_optim import run_trajectory_case
+        return run_trajectory_case(spec, case, dtype, device, candidate)
+    if spec.kind == "init":
+        from reference.init_check import run_init_case
+        return run_init_case(spec, case, dtype, device, candidate)
+    raise ValueError(f"spec {spec.name!r}: unknown kind {spec.kind!r}")
+
+
+def run_module_case(spec: Spec, case: Case, dtype: str = "float64", device: str = "cpu", candidate=None) -> list[Record]:
+    """The module engine (see the module docstring)."""
     with strict_precision():
         pairs = [(trace_twin(spec, case, "float32", device, perturb=k),
                   trace_twin(spec, case, "float64", device, perturb=k, round_to="float32"))
