@@ -9,7 +9,8 @@ import sys
 
 import pandas as pd
 
-from reference.compare import Record
+from experiments.report import Result
+from reference.compare import Record, quantity_kind
 from reference.engine import run_case
 from reference.registry import specs
 from reference.sampling import sample_cases
@@ -17,7 +18,19 @@ from reference.sampling import sample_cases
 DESCRIPTION = "every registry component against its torch twin: largest errors per compared quantity"
 
 
-def run(dtypes: list[str], device: str, cases: int, seed: int = 0, progress=sys.stderr) -> pd.DataFrame:
+def run(ctx) -> Result:
+    df = table(ctx.dtypes, ctx.device, cases=2 if ctx.quick else 10, seed=ctx.seed, progress=ctx.progress_stream)
+    worst = df.loc[df["dtype"] == "float32"].sort_values("worst_margin").tail(1)
+    findings = [f"{len(set(df['component']))} components, {len(df)} compared quantity kinds; "
+                f"{int((~df['passed']).sum())} failing."]
+    if len(worst):
+        w = worst.iloc[0]
+        findings.append(f"Closest to its float32 tolerance: {w['component']} {w['quantity']} "
+                        f"(margin {w['worst_margin']:.2f} of 1).")
+    return Result("Conformance: scratch vs torch", df, findings=findings, passed=bool(df["passed"].all()))
+
+
+def table(dtypes: list[str], device: str, cases: int, seed: int = 0, progress=sys.stderr) -> pd.DataFrame:
     rows = []
     all_specs = specs()
     for k, spec in enumerate(all_specs, 1):
@@ -31,14 +44,8 @@ def run(dtypes: list[str], device: str, cases: int, seed: int = 0, progress=sys.
     return pd.DataFrame(rows)
 
 
-def _kind(quantity: str) -> str:
-    """grad:0.weight -> grad:weight; buffer:2.running_var -> buffer:running_var (one row per kind)."""
-    head, _, tail = quantity.partition(":")
-    return f"{head}:{tail.rsplit('.', 1)[-1]}" if tail else head
-
-
 def _summarize(name, dtype, device, records, n_cases) -> list[dict]:
-    df = pd.DataFrame([dict(quantity=_kind(r.quantity), abs=r.max_abs_err, rel=r.max_rel_err, margin=r.margin,
+    df = pd.DataFrame([dict(quantity=quantity_kind(r.quantity), abs=r.max_abs_err, rel=r.max_rel_err, margin=r.margin,
                             passed=r.passed, rtol=r.rtol, atol=r.atol) for r in records])
     out = []
     for quantity, g in df.groupby("quantity", sort=False):

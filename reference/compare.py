@@ -133,6 +133,13 @@ def summarize(records) -> pd.DataFrame:
                  margin=("margin", "max"), passed=("passed", "all"), checks=("passed", "size")).reset_index()
 
 
+def quantity_kind(quantity: str) -> str:
+    """One name per kind of quantity: grad:0.weight -> grad:weight, state:1:exp_avg ->
+    state:exp_avg, param:3 -> param (the rows of a summary table)."""
+    parts = [p for p in quantity.split(":") if not p.isdigit()]
+    return ":".join([parts[0], *(p.rsplit(".", 1)[-1] for p in parts[1:])])
+
+
 def describe_failure(rec: Record) -> str:
     where = f" at index {rec.worst_index}" if rec.worst_index is not None else ""
     parts = [f"{rec.component} [{rec.dtype}, {rec.device}] {rec.step} {rec.quantity}: "]

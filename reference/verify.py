@@ -29,7 +29,7 @@ import pandas as pd
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 
-from reference.compare import describe_failure, to_frame
+from reference.compare import describe_failure, quantity_kind, to_frame
 from reference.convert import check_device
 from reference.engine import repro_snippet, run_case
 from reference.registry import REGISTRY, get_spec
@@ -95,7 +95,7 @@ def checks_table(records) -> pd.DataFrame:
     df = to_frame(records)
     if df.empty:
         return df
-    df["check"] = df["quantity"].str.replace(r":\d+(?=:|$)", "", regex=True).str.split(".").str[-1]
+    df["check"] = df["quantity"].map(quantity_kind)
     g = df.groupby("check", sort=False)
     return g.agg(checks=("passed", "size"), failed=("passed", lambda s: int((~s).sum())),
                  max_abs_err=("max_abs_err", "max"), max_rel_err=("max_rel_err", "max"),

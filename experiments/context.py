@@ -1,0 +1,73 @@
+"""What every experiment receives: the command-line options, a progress bar, and a
+parallel map for sweeps (joblib, so the backend is an option, not code).
+
+Sweeps (optimizer x lr x seed grids) call ``ctx.map(fn, tasks)``. Each task is
+seeded by its own arguments, so results do not depend on the backend or on the
+order in which workers finish. Backends:
+- ``loky`` (default): local worker processes; ``--jobs`` of them (default 2).
+- ``threading``, ``multiprocessing``: joblib's other local backends.
+- ``sequential``: in this process (what the tests and ``--jobs 1`` use).
+- ``dask``: a Dask cluster; the scheduler address is read from
+  ``DASK_SCHEDULER_ADDRESS`` (``dask.distributed.Client(address)``), and without it
+  a local cluster is started. Needs ``pip install "dask[distributed]"``.
+- ``ray``: a Ray cluster (``ray.init(address="auto")`` when ``RAY_ADDRESS`` is
+  set, else a local one), through ``ray.util.joblib.register_ray``. Needs ``pip install ray``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BACKENDS = ("loky", "threading", "multiprocessing", "sequential", "dask", "ray")
+
+
+@dataclass
+class Context:
+    device: str = "cpu"
+    dtypes: list = field(default_factory=lambda: ["float64", "float32"])
+    quick: bool = False
+    out: Path = Path("reports")
+    seed: int = 0
+    backend: str = "loky"
+    jobs: int = 2
+    mnist: Path | None = None
+    progress_stream: object = sys.stderr
+
+    def progress(self, iterable, desc: str, total: int | None = None):
+        """A tqdm progress bar on stderr (quiet when stderr is not a terminal)."""
+        from tqdm.auto import tqdm
+
+        return tqdm(iterable, desc=desc, total=total, file=self.progress_stream, leave=False,
+                    disable=None, mininterval=0.5)
+
+    def map(self, fn, tasks: list[tuple], desc: str = "sweep") -> list:
+        """[fn(*task) for task in tasks], through the configured joblib backend, in task order."""
+        tasks = list(tasks)
+        if self.backend == "sequential" or self.jobs == 1:
+            return [fn(*t) for t in self.progress(tasks, desc)]
+        import joblib
+
+        backend = _connect(self.backend)
+        with joblib.parallel_config(backend=backend, n_jobs=self.jobs if backend in ("loky", "threading",
+                                                                                        "multiprocessing") else -1):
+            return joblib.Parallel(return_as="list")(joblib.delayed(fn)(*t) for t in tasks)
+
+
+def _connect(backend: str) -> str:
+    """Register a cluster backend with joblib where one is asked for; return joblib's backend name."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: expected one of {BACKENDS}, got {backend!r}")
+    if backend == "dask":
+        from dask.distributed import Client  # noqa: F401  (registers joblib's "dask" backend)
+
+        Client(os.environ.get("DASK_SCHEDULER_ADDRESS"))
+    elif backend == "ray":
+        import ray
+        from ray.util.joblib import register_ray
+
+        ray.init(address="auto" if os.environ.get("RAY_ADDRESS") else None, ignore_reinit_error=True)
+        register_ray()
+    return backend
