@@ -21,6 +21,8 @@ from reference.convert import check_device
 # name -> module (each has DESCRIPTION and run(ctx) -> report.Result); ``all`` runs them in this order
 MODULES = {
     "conformance": "experiments.conformance",
+    "train_mlp": "experiments.train_mlp",
+    "gradcheck": "experiments.gradcheck",
 }
 
 

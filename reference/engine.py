@@ -246,6 +246,7 @@ def repro_snippet(spec: Spec, case: Case, dtype: str, device: str, candidate_ref
     lines = [
         "import numpy as np",
         "from numpy import nan, inf",
+        "from scratch.optim.lr_scheduler import inverse_time_decay  # lr_lambda of LambdaLR cases",
         "from reference.registry import get_spec",
         "from reference.spec import Case",
         "from reference.engine import run_case",

@@ -19,6 +19,7 @@ targets, and zeros, signs and class indices are untouched.
 from __future__ import annotations
 
 import traceback
+import warnings
 
 import numpy as np
 import torch
@@ -62,7 +63,7 @@ def trace_loss_twin(spec: Spec, case: Case, dtype: str, device: str = "cpu", per
         a = np.asarray(a)
         if not _is_float(a):
             return a
-        a = _shrink(a, perturb) if perturb else a
+        a = np.asarray(_shrink(a, perturb)) if perturb else a  # keep 0-d arrays arrays (torch buffers)
         return cast(a, round_to).astype(np.float64) if round_to else a
 
     cfg = {k: p(v) if isinstance(v, np.ndarray) else v for k, v in case.config.items()}
@@ -71,7 +72,9 @@ def trace_loss_twin(spec: Spec, case: Case, dtype: str, device: str = "cpu", per
     for step, ones in ((STEP, False), (DEFAULT_GRAD, True)):
         xt = to_torch(p(x), dtype, device, requires_grad=True)
         tt = to_torch(p(target), dtype, device)
-        out = twin(xt, tt)
+        with warnings.catch_warnings():  # KLDivLoss(reduction="mean") is tested on purpose
+            warnings.filterwarnings("ignore", message="reduction: 'mean' divides the total loss")
+            out = twin(xt, tt)
         tr.values[(step, "output")] = to_numpy(out).copy()
         g = np.ones(tuple(out.shape)) if ones else rng.standard_normal(tuple(out.shape))
         tr.grads.append(g)

@@ -156,6 +156,8 @@ TWIN_BUILDERS = {
     "ELU": lambda m: torch.nn.ELU(alpha=m.alpha),
     "LeakyReLU": lambda m: torch.nn.LeakyReLU(m.negative_slope),
     "Identity": lambda m: torch.nn.Identity(),
+    "Softmax": lambda m: torch.nn.Softmax(dim=m.dim),
+    "LogSoftmax": lambda m: torch.nn.LogSoftmax(dim=m.dim),
     "Flatten": lambda m: torch.nn.Flatten(m.start_dim, m.end_dim),
     "BatchNorm1d": lambda m: torch.nn.BatchNorm1d(m.num_features, eps=m.eps, momentum=m.momentum,
                                                   affine=m.affine, track_running_stats=m.track_running_stats),

@@ -1,5 +1,5 @@
 """The check that does not trust torch: scratch's backward passes against centered
-differences in float64, for every module in the registry."""
+differences in float64, for every module and loss in the registry."""
 
 from __future__ import annotations
 
@@ -10,34 +10,23 @@ from hypothesis import given, settings
 import scratch.nn as snn
 from reference.hypothesis_profiles import scaled
 from reference.registry import specs
+from experiments.gradcheck import prepared
 from scratch.gradcheck import check_module, numerical_gradient, relative_error
 
 
-def _prepared(spec, case):
-    """A float64 module with Gaussian parameters, and a fixed dropout mask where needed."""
-    module = spec.make(case.config).double()
-    rng = np.random.default_rng(case.seed)
-    for _, p in module.named_parameters():
-        p.data = rng.standard_normal(p.data.shape)
-    prepare = None
-    if "stochastic" in spec.tags:
-        mask = rng.random(case.inputs[0].shape) >= case.config["p"]
-        prepare = lambda m: m.inject_mask(mask)  # noqa: E731
-    return module, prepare
-
-
-MODES = [pytest.param(s, mode, id=f"{s.name}-{mode}") for s in specs("module")
+MODES = [pytest.param(s, mode, id=f"{s.name}-{mode}") for s in specs("module") + specs("loss")
          for mode in (["train", "eval"] if "train_eval" in s.tags else ["train"])]
 
 
 @pytest.mark.parametrize("spec,mode", MODES)
 def test_backward_matches_numerical_gradient(spec, mode):
+    """Losses are checked as modules of their input with the target fixed (LossWithTarget)."""
     @settings(max_examples=scaled(10))
     @given(spec.cases(n_calls=1, smooth=True))
     def prop(case):
-        module, prepare = _prepared(spec, case)
+        module, x, prepare = prepared(spec, case)
         module.train(mode == "train")
-        for r in check_module(module, case.inputs[0], kinks=spec.kinks, prepare=prepare, seed=case.seed):
+        for r in check_module(module, x, kinks=spec.kinks, prepare=prepare, seed=case.seed):
             assert r.passed, (f"{spec.name} {r.quantity}: relative error {r.max_rel_error:.3g} > {r.threshold:g} "
                               f"at {r.worst_index} (analytic {r.analytic!r}, numeric {r.numeric!r}); config {case.config}")
 

@@ -23,14 +23,40 @@ def test_every_exported_component_has_a_spec():
     assert not missing, f"exported from scratch.nn without a registry spec: {missing}"
 
 
-def test_spec_names_are_torch_class_names_in_snake_case():
+def _snake(name: str) -> str:
+    """CrossEntropy -> cross_entropy, BCEWithLogits -> bce_with_logits, SmoothL1 -> smooth_l1,
+    OneCycleLR -> one_cycle_lr (acronyms stay whole)."""
     import re
 
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def _module_snake(name: str) -> str:
+    """Module rule: split only before a capital that starts a word (LeakyReLU -> leaky_relu)."""
+    import re
+
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def test_spec_names_are_torch_class_names_in_snake_case():
+    """modules: snake case; losses: without "Loss"; optimizers: the class name lowercased
+    (rmsprop, nadam); schedulers: snake case (step_lr); initializers: torch's function name
+    without the trailing underscore."""
     for name, spec in REGISTRY.items():
-        cls = spec.twin_name.split()[0].rsplit(".", 1)[-1]
-        if cls.startswith("Torch"):  # a twin built from torch ops is named after the scratch class
-            cls = spec.component.__name__
-        assert name == re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", "_", cls).lower(), (name, cls)
+        twin = spec.twin_name.split()[0].rsplit(".", 1)[-1]
+        if spec.kind == "module":
+            cls = spec.component.__name__ if twin.startswith("Torch") else twin  # built from torch ops
+            expected = _module_snake(cls)
+        elif spec.kind == "loss":
+            assert twin.endswith("Loss"), twin
+            expected = _snake(twin[: -len("Loss")])
+        elif spec.kind == "optimizer":
+            expected = twin.lower()
+        elif spec.kind == "scheduler":
+            expected = _snake(twin)
+        else:  # init: torch.nn.init.xavier_uniform_ -> xavier_uniform; Linear's default init is named for it
+            expected = "linear_default" if twin == "Linear" else twin.rstrip("_")
+        assert name == expected, (spec.kind, name, expected)
 
 
 def test_scratch_never_imports_torch():
