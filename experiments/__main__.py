@@ -21,7 +21,9 @@ from reference.convert import check_device
 # name -> module (each has DESCRIPTION and run(ctx) -> report.Result); ``all`` runs them in this order
 MODULES = {
     "conformance": "experiments.conformance",
+    "optimizers_2d": "experiments.optimizers_2d",
     "train_mlp": "experiments.train_mlp",
+    "lr_sweep": "experiments.lr_sweep",
     "gradcheck": "experiments.gradcheck",
 }
 
