@@ -16,6 +16,9 @@ from reference.registry import specs
 from reference.sampling import sample_cases
 
 DESCRIPTION = "every registry component against its torch twin: largest errors per compared quantity"
+COLUMNS = ("component", "dtype", "device", "quantity", "cases", "checks", "max_abs_err", "max_rel_err", "rtol", "atol",
+           "worst_margin", "passed")
+FIGURES = ()
 
 
 def run(ctx) -> Result:

@@ -138,6 +138,12 @@ class _CandidateError(Exception):
     pass
 
 
+def _buffers(cand) -> list:
+    """A layer without state that is not learned need not define ``named_buffers``; if the
+    twin has buffers, the missing names are reported."""
+    return list(cand.named_buffers()) if hasattr(cand, "named_buffers") else []
+
+
 def _set_buffer(module, dotted: str, value) -> None:
     *path, leaf = dotted.split(".")
     owner = module
@@ -208,7 +214,7 @@ def _replay(spec, case, dtype, device, candidate, ref: Trace, noise_of) -> list[
                 got = np.asarray(params[name].data, dtype=np_dtype(dtype))
                 records.append(compare(f"init:{name}", got, ref.init_params[name], tol, step="init", **ctx))
             params[name].data = cast(value, dtype)
-        buffers = dict(guarded("init", "named_buffers", lambda: list(cand.named_buffers())))
+        buffers = dict(guarded("init", "named_buffers", _buffers, cand))
         ref_buffers = [q.split(":", 1)[1] for (s, q) in ref.values if s == "init"]
         if sorted(buffers) != sorted(ref_buffers):
             fail("init", "buffer names", f"got {sorted(buffers)}, expected {sorted(ref_buffers)}")
@@ -232,7 +238,7 @@ def _replay(spec, case, dtype, device, candidate, ref: Trace, noise_of) -> list[
             check(step, "grad_input", gc)
             for name in ref.params:
                 check(step, f"grad:{name}", params[name].grad)
-            buffers = dict(guarded(step, "named_buffers", lambda: list(cand.named_buffers())))
+            buffers = dict(guarded(step, "named_buffers", _buffers, cand))
             for name in ref_buffers:
                 got = buffers.get(name)
                 check(step, f"buffer:{name}", None if got is None else np.asarray(got))

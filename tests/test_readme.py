@@ -1,0 +1,35 @@
+"""The README's minimal candidates (one per kind) pass reference.verify, and its two
+set-up commands are the ones CI and a newcomer run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from reference.verify import load_candidate, verify
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+BLOCKS = re.findall(r"```python\n# verify: (\w+)\n(.*?)```", README, flags=re.S)
+
+
+def test_readme_has_a_candidate_per_kind():
+    assert {kind for kind, _ in BLOCKS} >= {"relu", "mse", "sgd"}
+
+
+@pytest.mark.parametrize("kind,code", BLOCKS, ids=[k for k, _ in BLOCKS])
+def test_readme_candidate_passes_verify(tmp_path, kind, code):
+    path = tmp_path / f"readme_{kind}.py"
+    path.write_text(code)
+    name = re.findall(r"^class (\w+)", code, flags=re.M)[0]
+    result = verify(kind, load_candidate(f"{path}:{name}"), examples=25)
+    assert "case" not in result, result.get("failed_records")
+
+
+def test_readme_set_up_commands():
+    commands = re.findall(r"^    (python -m .*)$", README.split("## Set up", 1)[1].split("\n## ", 1)[0], flags=re.M)
+    assert commands[0].endswith("python -m experiments all") and "-c constraints.txt" in commands[0]
+    assert commands[1] == "python -m pytest"
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    assert "-c constraints.txt" in ci and "python3 -m pytest" in ci
