@@ -24,6 +24,9 @@ MODULES = {
     "optimizers_2d": "experiments.optimizers_2d",
     "train_mlp": "experiments.train_mlp",
     "lr_sweep": "experiments.lr_sweep",
+    "init_stats": "experiments.init_stats",
+    "sanity": "experiments.sanity",
+    "regression": "experiments.regression",
     "gradcheck": "experiments.gradcheck",
 }
 
