@@ -1,0 +1,212 @@
+"""Elementwise losses (target.shape == input.shape; torch's deprecated broadcasting is refused):
+regression (mse, l1, smooth_l1, huber), binary cross-entropy (on probabilities or logits) and
+kl_div, each forward next to its ``*_backward(grad, ...) -> dL/dinput``.
+
+"mean" divides by numel; kl_div's "batchmean" by input.shape[0].
+Textbook variant: ``half_sum_of_squares`` (1/2 sum (x - y)^2 = N*D/2 x mse_loss mean).
+Torch twins: mse_loss, l1_loss, smooth_l1_loss, huber_loss, binary_cross_entropy(_with_logits),
+kl_div.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scratch.nn.functional._loss_checks import (
+    LossInputError, _quiet, _reduce, _upstream, check_elementwise, floats,
+)
+
+
+# -- elementwise regression losses ------------------------------------------------------------------------
+
+def mse_loss(input, target, reduction="mean"):
+    x, y = check_elementwise(input, target, "mse_loss", reduction)
+    d = x - y
+    return _reduce(d * d, reduction)
+
+
+def mse_loss_backward(grad, input, target, reduction="mean"):
+    x, y = check_elementwise(input, target, "mse_loss", reduction)
+    norm = x.dtype.type(2.0 / max(x.size, 1) if reduction == "mean" else 2.0)  # torch: norm * (x - y) * g
+    return (norm * (x - y) * np.asarray(1.0 if grad is None else grad, x.dtype)).astype(x.dtype)
+
+
+def half_sum_of_squares(input, target):
+    """The textbook 1/2 sum (x - y)^2: N*D/2 x mse_loss(reduction="mean") for an (N, D) input."""
+    x, y = check_elementwise(input, target, "half_sum_of_squares", "sum")
+    d = x - y
+    return np.asarray(0.5 * (d * d).sum(), x.dtype)
+
+
+def half_sum_of_squares_backward(grad, input, target):
+    x, y = check_elementwise(input, target, "half_sum_of_squares", "sum")
+    return ((x - y) * np.asarray(1.0 if grad is None else grad, x.dtype)).astype(x.dtype)
+
+
+def l1_loss(input, target, reduction="mean"):
+    x, y = check_elementwise(input, target, "l1_loss", reduction)
+    return _reduce(np.abs(x - y), reduction)
+
+
+def l1_loss_backward(grad, input, target, reduction="mean"):
+    """sign(x - y) * g: 0 exactly where x == y (abs'(0) = 0 in torch)."""
+    x, y = check_elementwise(input, target, "l1_loss", reduction)
+    return (np.sign(x - y) * _upstream(grad, x.shape, reduction, x.dtype, x.size)).astype(x.dtype)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """|d| < beta ? 0.5 d^2 / beta : |d| - 0.5 beta, d = x - y; beta = 0 is l1_loss (torch's dispatch)."""
+    _check_positive(beta, "smooth_l1_loss", "beta", allow_zero=True)
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+    x, y = check_elementwise(input, target, "smooth_l1_loss", reduction)
+    z, b = np.abs(x - y), x.dtype.type(beta)
+    with _quiet():  # a beta that rounds to 0 in float32: the quadratic branch is never taken
+        return _reduce(np.where(z < b, 0.5 * z * z / b, z - 0.5 * b).astype(x.dtype), reduction)
+
+
+def _norm_and_grad(grad, x, reduction):
+    """torch's elementwise backward kernels: norm = 1/numel for mean (1 otherwise), times g."""
+    norm = x.dtype.type(1.0 / max(x.size, 1) if reduction == "mean" else 1.0)
+    return norm, np.asarray(1.0 if grad is None else grad, x.dtype)
+
+
+def smooth_l1_loss_backward(grad, input, target, reduction="mean", beta=1.0):
+    """-norm g for d <= -beta, norm g for d >= beta, norm d g / beta between (torch's kernel and
+    order). A beta > 0 that rounds to 0 in the input's dtype: sign(d) norm g, so 0 at d == 0 (the
+    math, and torch's scalar path; its float32 SIMD lanes give -norm g there, machine-dependent)."""
+    _check_positive(beta, "smooth_l1_loss", "beta", allow_zero=True)
+    if beta == 0:
+        return l1_loss_backward(grad, input, target, reduction)
+    x, y = check_elementwise(input, target, "smooth_l1_loss", reduction)
+    d, b = x - y, x.dtype.type(beta)
+    norm, g = _norm_and_grad(grad, x, reduction)
+    if b == 0:
+        return (np.sign(d) * norm * g).astype(x.dtype)
+    return np.where(d <= -b, -norm * g, np.where(d >= b, norm * g, norm * d * g / b)).astype(x.dtype)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """|d| < delta ? 0.5 d^2 : delta (|d| - 0.5 delta) = delta x smooth_l1(beta=delta)."""
+    _check_positive(delta, "huber_loss", "delta")
+    x, y = check_elementwise(input, target, "huber_loss", reduction)
+    z, dl = np.abs(x - y), x.dtype.type(delta)
+    return _reduce(np.where(z < dl, 0.5 * z * z, dl * (z - 0.5 * dl)).astype(x.dtype), reduction)
+
+
+def huber_loss_backward(grad, input, target, reduction="mean", delta=1.0):
+    """-norm g delta for d <= -delta, norm g delta for d >= delta, norm d g between (torch's order)."""
+    _check_positive(delta, "huber_loss", "delta")
+    x, y = check_elementwise(input, target, "huber_loss", reduction)
+    d, dl = x - y, x.dtype.type(delta)
+    norm, g = _norm_and_grad(grad, x, reduction)
+    return np.where(d <= -dl, -norm * g * dl, np.where(d >= dl, norm * g * dl, norm * d * g)).astype(x.dtype)
+
+
+def _check_positive(v, name, what, allow_zero=False):
+    if not (v >= 0 if allow_zero else v > 0):
+        raise LossInputError(f"{name}: {what} expected {'>= 0' if allow_zero else '> 0'}, got {v}")
+
+
+# -- binary cross-entropy ---------------------------------------------------------------------------------
+
+_LOG_FLOOR = -100.0              # torch clamps each log at -100
+_BCE_EPSILON = np.float32(1e-12)  # backward floors x(1-x) here; torch's constant is a float: 9.9999999600e-13
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """-w [y max(log x, -100) + (1 - y) max(log1p(-x), -100)]; x and y must lie in [0, 1]."""
+    x, y, w = _bce_args(input, target, weight, "binary_cross_entropy", reduction)
+    with _quiet():
+        loss = (y - 1) * np.maximum(np.log1p(-x), _LOG_FLOOR) - y * np.maximum(np.log(x), _LOG_FLOOR)
+    return _reduce((loss * w if w is not None else loss).astype(x.dtype), reduction)
+
+
+def binary_cross_entropy_backward(grad, input, target, weight=None, reduction="mean"):
+    """g (x - y) / max(x (1 - x), 1e-12) * w, then / numel for mean (torch's order)."""
+    x, y, w = _bce_args(input, target, weight, "binary_cross_entropy", reduction)
+    g = np.broadcast_to(np.asarray(1.0 if grad is None else grad, x.dtype), x.shape)
+    gx = g * (x - y) / np.maximum((1 - x) * x, x.dtype.type(_BCE_EPSILON))
+    gx = gx * w if w is not None else gx
+    return (gx / x.dtype.type(x.size) if reduction == "mean" else gx).astype(x.dtype)
+
+
+def _softplus(x):
+    """log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|)."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _sigmoid(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+    """w [(1 - y) softplus(x) + pw y softplus(-x)]: the softplus form never cancels, finite at |x| = 1e4
+    (it equals torch's (1 - y) x - (1 + (pw - 1) y) log_sigmoid(x))."""
+    x, y, w = _bce_args(input, target, weight, "binary_cross_entropy_with_logits", reduction, check_range=False)
+    pw = _broadcast_weight(pos_weight, x, "binary_cross_entropy_with_logits", "pos_weight")
+    pos = y * pw if pw is not None else y
+    loss = ((1 - y) * _softplus(x) + pos * _softplus(-x)).astype(x.dtype)
+    return _reduce(loss * w if w is not None else loss, reduction)
+
+
+def binary_cross_entropy_with_logits_backward(grad, input, target, weight=None, reduction="mean", pos_weight=None):
+    """g w [(1 - y) sigmoid(x) - pw y sigmoid(-x)] (/ numel for mean)."""
+    x, y, w = _bce_args(input, target, weight, "binary_cross_entropy_with_logits", reduction, check_range=False)
+    pw = _broadcast_weight(pos_weight, x, "binary_cross_entropy_with_logits", "pos_weight")
+    pos = y * pw if pw is not None else y
+    g = np.broadcast_to(np.asarray(1.0 if grad is None else grad, x.dtype), x.shape)
+    gx = ((1 - y) * _sigmoid(x) - pos * _sigmoid(-x)) * g
+    gx = gx * w if w is not None else gx
+    return (gx / x.dtype.type(x.size) if reduction == "mean" else gx).astype(x.dtype)
+
+
+def _broadcast_weight(weight, x, name, what="weight"):
+    """A weight that broadcasts to input's shape without enlarging it (torch's rule), in input's dtype."""
+    if weight is None:
+        return None
+    w = floats(weight, f"{name}: {what}").astype(x.dtype, copy=False)
+    try:
+        if np.broadcast_shapes(w.shape, x.shape) == x.shape:
+            return w
+    except ValueError:
+        pass
+    raise LossInputError(f"{name}: {what} of shape {w.shape} expected to broadcast to the input's shape {x.shape}")
+
+
+def _bce_args(input, target, weight, name, reduction, check_range=True):
+    x, y = check_elementwise(input, target, name, reduction, float_target=True)
+    if check_range:
+        for a, what in ((x, "input"), (y, "target")):
+            if not ((a >= 0) & (a <= 1)).all():  # NaN fails too, like torch
+                bad = a[~((a >= 0) & (a <= 1))].flat[0]
+                raise LossInputError(f"{name}: all elements of {what} should be between 0 and 1, found {bad}")
+    return x, y, _broadcast_weight(weight, x, name)
+
+
+# -- KL divergence ----------------------------------------------------------------------------------------
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """input = log q; pointwise t (log t - input) with 0 where t == 0 (xlogy), or
+    exp(t) (t - input) when log_target. "mean" divides by numel, "batchmean" by input.shape[0]."""
+    x, t = check_elementwise(input, target, "kl_div", reduction, float_target=True, kl=True)
+    with _quiet():
+        if log_target:
+            loss = np.exp(t) * (t - x)
+        else:
+            loss = np.where(t == 0, 0, t * np.log(np.where(t == 0, 1, t))) - t * x
+        loss = loss.astype(x.dtype)
+        if reduction == "batchmean":
+            s = loss.sum()
+            return np.asarray(s / x.dtype.type(x.shape[0]) if x.ndim else s, x.dtype)
+    return _reduce(loss, reduction)
+
+
+def kl_div_backward(grad, input, target, reduction="mean", log_target=False):
+    """-t * g (or -exp(t) * g), g divided by numel ("mean") or input.shape[0] ("batchmean")."""
+    x, t = check_elementwise(input, target, "kl_div", reduction, float_target=True, kl=True)
+    count = x.size if reduction == "mean" else (x.shape[0] if x.ndim else 1)
+    g = _upstream(grad, x.shape, "mean" if reduction == "batchmean" else reduction, x.dtype, count)
+    with _quiet():
+        return (-g * (np.exp(t) if log_target else t)).astype(x.dtype)
