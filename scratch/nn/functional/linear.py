@@ -19,18 +19,20 @@ import numpy as np
 
 
 def linear(x, weight, bias=None):
-    y = x @ weight.T
+    y = x @ weight.T  # BLAS reads the transposed view in place: no copy of W
     if bias is not None:
-        y = y + bias
+        y += bias  # in place: y is a fresh array, so one allocation per call, not two
     return y
 
 
-def linear_backward(grad_output, x, weight, has_bias=True):
-    """Returns (grad_input, grad_weight, grad_bias or None)."""
+def linear_backward(grad_output, x, weight, has_bias=True, input_grad=True):
+    """Returns (grad_input or None, grad_weight, grad_bias or None). ``input_grad=False``
+    skips dL/dx like torch does for an input that does not require grad (the data fed
+    to the first layer): one GEMM in three saved."""
     rows = int(np.prod(x.shape[:-1]))  # explicit: reshape(-1, 0) is ambiguous for empty arrays
     g2 = grad_output.reshape(rows, grad_output.shape[-1])
     x2 = x.reshape(rows, x.shape[-1])
-    grad_input = grad_output @ weight
+    grad_input = grad_output @ weight if input_grad else None
     grad_weight = g2.T @ x2
     grad_bias = g2.sum(axis=0) if has_bias else None
     return grad_input, grad_weight, grad_bias

@@ -56,8 +56,9 @@ class Linear(Module):
         self._x = x
         return F.linear(x, self.weight.data, None if self.bias is None else self.bias.data)
 
-    def backward(self, grad_output):
-        gx, gw, gb = F.linear_backward(grad_output, self._x, self.weight.data, self.bias is not None)
+    def backward(self, grad_output, input_grad: bool = True):
+        """dL/dx; with ``input_grad=False`` only the parameter gradients (returns None)."""
+        gx, gw, gb = F.linear_backward(grad_output, self._x, self.weight.data, self.bias is not None, input_grad)
         _accumulate_affine(self, gw, gb)
         return gx
 

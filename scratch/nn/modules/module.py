@@ -210,7 +210,20 @@ class Sequential(Module):
             x = m(x)
         return x
 
-    def backward(self, grad_output):
-        for m in reversed(list(self._modules.values())):
+    def backward(self, grad_output, input_grad: bool = True):
+        """The chain rule, last module first. ``input_grad=False`` (the input is data, as when
+        it does not require grad in torch) lets the first module skip dL/dx where it can
+        (Linear does): returns None then."""
+        mods = list(self._modules.values())
+        for i, m in enumerate(reversed(mods)):
+            first = i == len(mods) - 1
+            if first and not input_grad and _skips_input_grad(m):
+                return m.backward(grad_output, input_grad=False)
             grad_output = m.backward(grad_output)
-        return grad_output
+        return None if not input_grad and not mods else grad_output
+
+
+def _skips_input_grad(module) -> bool:
+    import inspect
+
+    return "input_grad" in inspect.signature(module.backward).parameters
