@@ -9,7 +9,8 @@ import importlib
 from reference.spec import Spec
 
 # families of specs; each module has SPECS (families land with their issues)
-_FAMILIES = ["reference.specs.modules"]
+_FAMILIES = ["reference.specs.modules", "reference.specs.losses", "reference.specs.optim",
+             "reference.specs.schedulers", "reference.specs.init"]
 
 
 def _load() -> dict[str, Spec]:

@@ -1,3 +1,22 @@
-"""Optimizers with torch's class names (filled by the optimizers work; namespace mirrors torch.optim)."""
+"""Optimizers with torch's class names (namespace mirrors torch.optim).
 
-from scratch.optim import lr_scheduler  # noqa: F401
+Each optimizer is a pure step kernel (``sgd_step``, ``adam_step``, ...) under a thin class that
+follows torch's protocol: ``Cls(params, **torch_kwargs)``, ``param_groups``, ``state`` with torch's
+names, ``step()``, ``zero_grad()``, ``add_param_group``, ``state_dict``/``load_state_dict``.
+"""
+
+from scratch.optim.adadelta import Adadelta
+from scratch.optim.adagrad import Adagrad
+from scratch.optim.adam import Adam
+from scratch.optim.adamax import Adamax
+from scratch.optim.adamw import AdamW
+from scratch.optim.nadam import NAdam
+from scratch.optim.optimizer import Optimizer
+from scratch.optim.radam import RAdam
+from scratch.optim.rmsprop import RMSprop
+from scratch.optim.sgd import SGD, course_momentum_step
+
+from scratch.optim import lr_scheduler  # noqa: E402,F401  (after the optimizers: schedulers use them)
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta",
+           "course_momentum_step", "lr_scheduler"]

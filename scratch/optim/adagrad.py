@@ -1,0 +1,69 @@
+"""Adagrad (twin: torch.optim.Adagrad).
+
+torch's update, per parameter, at its own step t (1-based), g = grad (negated when maximize):
+
+    g   <- g + weight_decay * p
+    clr  = lr / (1 + (t - 1) * lr_decay)          # t - 1: the first step uses lr itself
+    sum <- sum + g * g                            # sum starts at initial_accumulator_value
+    p   <- p - clr * g / (sqrt(sum) + eps)        # eps outside the square root
+
+Unlike the other optimizers, torch creates Adagrad's state in the constructor, for every
+parameter (a grad that stays None still has ``step`` 0 and ``sum`` = initial value), and always
+from the constructor's ``initial_accumulator_value`` (a group's own value is ignored); this
+class does the same. State: ``step`` (0-d float32), ``sum``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scratch.optim.optimizer import Optimizer, add, addcdiv, addcmul, next_step
+
+
+def adagrad_init_state(param, initial_accumulator_value=0.0):
+    return {"step": np.zeros((), dtype=np.float32), "sum": np.full_like(param, initial_accumulator_value)}
+
+
+def adagrad_step(param, grad, state, *, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10, maximize=False):
+    """One Adagrad step. Pure: returns (new_param, new_state)."""
+    step_t, t = next_step(state)
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = add(g, param, weight_decay)
+    clr = lr / (1 + (t - 1) * lr_decay)
+    s = addcmul(state["sum"], g, g, 1)
+    std = np.asarray(np.sqrt(s) + eps, dtype=param.dtype)
+    return addcdiv(param, g, std, -clr), {"step": step_t, "sum": s}
+
+
+class Adagrad(Optimizer):
+    """torch.optim.Adagrad's constructor and defaults; foreach and differentiable are accepted and
+    ignored, fused=True raises."""
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable, fused=fused)
+        self._validate(defaults)
+        super().__init__(params, defaults)
+        # eager, for the constructor's groups only: add_param_group's parameters start lazily (as in torch)
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state.setdefault(p, adagrad_init_state(p.data, initial_accumulator_value))
+
+    @staticmethod
+    def _validate(hp):
+        for key, label in (("lr", "learning rate"), ("lr_decay", "lr_decay value"),
+                           ("weight_decay", "weight_decay value"),
+                           ("initial_accumulator_value", "initial_accumulator_value value"),
+                           ("eps", "epsilon value")):
+            if not 0.0 <= hp[key]:
+                raise ValueError(f"Invalid {label}: {hp[key]}")
+
+    def _update(self, p, group):
+        state = self.state.get(p) or adagrad_init_state(p.data, self.defaults["initial_accumulator_value"])
+        new, self.state[p] = adagrad_step(p.data, p.grad, state, lr=group["lr"], lr_decay=group["lr_decay"],
+                                          weight_decay=group["weight_decay"], eps=group["eps"],
+                                          maximize=group["maximize"])
+        self._write(p, new)

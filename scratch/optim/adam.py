@@ -1,0 +1,97 @@
+"""Adam with L2 or decoupled weight decay and AMSGrad (twin: torch.optim.Adam).
+
+torch's update, per parameter, at its own step t (1-based), g = grad (negated when maximize),
+bc1 = 1 - beta1^t, bc2 = 1 - beta2^t:
+
+    decoupled_weight_decay:  p <- p * (1 - lr * weight_decay)      else  g <- g + weight_decay * p
+    exp_avg    <- lerp(exp_avg, g, 1 - beta1)
+    exp_avg_sq <- beta2 * exp_avg_sq + (1 - beta2) * g^2
+    amsgrad:   max_exp_avg_sq <- max(max_exp_avg_sq, exp_avg_sq)   (the raw average, from 0)
+    denom = sqrt(v) / sqrt(bc2) + eps          # v = max_exp_avg_sq or exp_avg_sq; eps on sqrt(v-hat)
+    p <- p - (lr / bc1) * exp_avg / denom
+
+State: ``step`` (0-d float32), ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq`` (amsgrad).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scratch.optim.optimizer import Optimizer, add, addcdiv, addcmul, lerp, next_step
+
+
+def adam_init_state(param, amsgrad=False):
+    state = {"step": np.zeros((), dtype=np.float32), "exp_avg": np.zeros_like(param),
+             "exp_avg_sq": np.zeros_like(param)}
+    if amsgrad:
+        state["max_exp_avg_sq"] = np.zeros_like(param)
+    return state
+
+
+def adam_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, amsgrad=False,
+              maximize=False, decoupled_weight_decay=False):
+    """One Adam (AdamW when decoupled_weight_decay) step. Pure: returns (new_param, new_state)."""
+    dt = param.dtype
+    new = dict(state)
+    new["step"], t = next_step(state)
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param = np.asarray(param * (1 - lr * weight_decay), dtype=dt)
+        else:
+            g = add(g, param, weight_decay)
+    new["exp_avg"] = lerp(state["exp_avg"], g, 1 - beta1)
+    new["exp_avg_sq"] = v = addcmul(np.asarray(state["exp_avg_sq"] * beta2, dtype=dt), g, g, 1 - beta2)
+    bias_correction1 = 1 - beta1 ** t
+    bias_correction2 = 1 - beta2 ** t
+    step_size = lr / bias_correction1
+    bias_correction2_sqrt = bias_correction2 ** 0.5
+    if amsgrad:
+        new["max_exp_avg_sq"] = v = np.asarray(np.maximum(state["max_exp_avg_sq"], v), dtype=dt)
+    denom = np.asarray(np.sqrt(v) / bias_correction2_sqrt + eps, dtype=dt)
+    return addcdiv(param, new["exp_avg"], denom, -step_size), new
+
+
+def check_betas(betas):
+    b1, b2 = betas
+    if not 0.0 <= b1 < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {b1}")
+    if not 0.0 <= b2 < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {b2}")
+
+
+class Adam(Optimizer):
+    """torch.optim.Adam's constructor and defaults (weight_decay is L2 unless
+    decoupled_weight_decay); foreach, capturable and differentiable are accepted and ignored,
+    fused=True raises."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=False):
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize, foreach=foreach, capturable=capturable, differentiable=differentiable,
+                        fused=fused, decoupled_weight_decay=decoupled_weight_decay)
+        self._validate(defaults)
+        if not all(isinstance(b, float) for b in betas):  # torch's rule: an int beta such as 0 is refused
+            raise ValueError("betas must be either both floats or both Tensors")
+        defaults["betas"] = tuple(betas)
+        super().__init__(params, defaults)
+
+    @staticmethod
+    def _validate(hp):
+        if not 0.0 <= hp["lr"]:
+            raise ValueError(f"Invalid learning rate: {hp['lr']}")
+        if not 0.0 <= hp["eps"]:
+            raise ValueError(f"Invalid epsilon value: {hp['eps']}")
+        check_betas(hp["betas"])
+        if not 0.0 <= hp["weight_decay"]:
+            raise ValueError(f"Invalid weight_decay value: {hp['weight_decay']}")
+
+    def _update(self, p, group):
+        state = self.state.get(p) or adam_init_state(p.data, group["amsgrad"])
+        beta1, beta2 = group["betas"]
+        new, self.state[p] = adam_step(p.data, p.grad, state, lr=group["lr"], beta1=beta1, beta2=beta2,
+                                       eps=group["eps"], weight_decay=group["weight_decay"],
+                                       amsgrad=group["amsgrad"], maximize=group["maximize"],
+                                       decoupled_weight_decay=group["decoupled_weight_decay"])
+        self._write(p, new)

@@ -1,0 +1,65 @@
+"""Adamax: Adam with the infinity norm (twin: torch.optim.Adamax).
+
+torch's update, per parameter, at its own step t, g = grad (negated when maximize):
+
+    g <- g + weight_decay * p
+    exp_avg <- lerp(exp_avg, g, 1 - beta1)
+    exp_inf <- max(beta2 * exp_inf, |g| + eps)     # eps inside the max (the paper has none)
+    p <- p - (lr / (1 - beta1^t)) * exp_avg / exp_inf
+
+State: ``step`` (0-d float32), ``exp_avg``, ``exp_inf``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scratch.optim.adam import check_betas
+from scratch.optim.optimizer import Optimizer, add, addcdiv, lerp, next_step
+
+
+def adamax_init_state(param):
+    return {"step": np.zeros((), dtype=np.float32), "exp_avg": np.zeros_like(param), "exp_inf": np.zeros_like(param)}
+
+
+def adamax_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, maximize=False):
+    """One Adamax step. Pure: returns (new_param, new_state)."""
+    dt = param.dtype
+    step_t, t = next_step(state)
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = add(g, param, weight_decay)
+    exp_avg = lerp(state["exp_avg"], g, 1 - beta1)
+    exp_inf = np.asarray(np.maximum(state["exp_inf"] * beta2, np.abs(g) + eps), dtype=dt)
+    clr = lr / (1 - beta1 ** t)
+    return addcdiv(param, exp_avg, exp_inf, -clr), {"step": step_t, "exp_avg": exp_avg, "exp_inf": exp_inf}
+
+
+class Adamax(Optimizer):
+    """torch.optim.Adamax's constructor and defaults; foreach, capturable and differentiable are
+    accepted and ignored."""
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
+                 maximize=False, differentiable=False, capturable=False):
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, capturable=capturable)
+        self._validate(defaults)
+        super().__init__(params, defaults)
+
+    @staticmethod
+    def _validate(hp):
+        if not 0.0 <= hp["lr"]:
+            raise ValueError(f"Invalid learning rate: {hp['lr']}")
+        if not 0.0 <= hp["eps"]:
+            raise ValueError(f"Invalid epsilon value: {hp['eps']}")
+        check_betas(hp["betas"])
+        if not 0.0 <= hp["weight_decay"]:
+            raise ValueError(f"Invalid weight_decay value: {hp['weight_decay']}")
+
+    def _update(self, p, group):
+        state = self.state.get(p) or adamax_init_state(p.data)
+        beta1, beta2 = group["betas"]
+        new, self.state[p] = adamax_step(p.data, p.grad, state, lr=group["lr"], beta1=beta1, beta2=beta2,
+                                         eps=group["eps"], weight_decay=group["weight_decay"],
+                                         maximize=group["maximize"])
+        self._write(p, new)

@@ -1,0 +1,88 @@
+"""NAdam: Adam with Nesterov momentum and a momentum schedule (twin: torch.optim.NAdam).
+
+torch's update, per parameter, at its own step t, g = grad (negated when maximize):
+
+    decoupled_weight_decay:  p <- p * (1 - lr * weight_decay)     else  g <- g + weight_decay * p
+    mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay));  mu_{t+1} likewise with t + 1
+    mu_product <- mu_product * mu_t                # a 0-d float32, like torch's (float64 would differ ~5e-10)
+    exp_avg    <- lerp(exp_avg, g, 1 - beta1)      # beta1, not mu_t
+    exp_avg_sq <- beta2 * exp_avg_sq + (1 - beta2) * g^2
+    denom = sqrt(exp_avg_sq / (1 - beta2^t)) + eps
+    p <- p - lr * (1 - mu_t) / (1 - mu_product) * g / denom
+    p <- p - lr * mu_{t+1} / (1 - mu_product * mu_{t+1}) * exp_avg / denom
+
+State: ``step`` (0-d float32), ``mu_product`` (0-d float32, starts at 1), ``exp_avg``, ``exp_avg_sq``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scratch.optim.adam import check_betas
+from scratch.optim.optimizer import Optimizer, add, addcdiv, addcmul, lerp, next_step
+
+
+def nadam_init_state(param):
+    return {"step": np.zeros((), dtype=np.float32), "mu_product": np.ones((), dtype=np.float32),
+            "exp_avg": np.zeros_like(param), "exp_avg_sq": np.zeros_like(param)}
+
+
+def nadam_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+               momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False):
+    """One NAdam step. Pure: returns (new_param, new_state)."""
+    dt = param.dtype
+    step_t, t = next_step(state)
+    g = -grad if maximize else grad
+    bias_correction2 = 1 - beta2 ** t
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param = np.asarray(param * (1 - lr * weight_decay), dtype=dt)
+        else:
+            g = add(g, param, weight_decay)
+    mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * momentum_decay)))
+    mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * momentum_decay)))
+    mp = np.asarray(state["mu_product"])  # float32 like torch's, in its own dtype after a load_state_dict
+    mu_product = np.asarray(mp.dtype.type(mp) * mp.dtype.type(mu), dtype=mp.dtype)
+    exp_avg = lerp(state["exp_avg"], g, 1 - beta1)
+    exp_avg_sq = addcmul(np.asarray(state["exp_avg_sq"] * beta2, dtype=dt), g, g, 1 - beta2)
+    denom = np.asarray(np.sqrt(exp_avg_sq / bias_correction2) + eps, dtype=dt)
+    mu_product_next = float(mu_product) * mu_next
+    param = addcdiv(param, g, denom, -lr * (1.0 - mu) / (1.0 - float(mu_product)))
+    param = addcdiv(param, exp_avg, denom, (-lr * mu_next) / (1.0 - mu_product_next))
+    return param, {"step": step_t, "mu_product": mu_product, "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}
+
+
+class NAdam(Optimizer):
+    """torch.optim.NAdam's constructor and defaults; foreach, capturable and differentiable are
+    accepted and ignored."""
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False):
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
+                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable)
+        self._validate(defaults)
+        super().__init__(params, defaults)
+
+    @staticmethod
+    def _validate(hp):
+        if not 0.0 <= hp["lr"]:
+            raise ValueError(f"Invalid learning rate: {hp['lr']}")
+        if not 0.0 <= hp["eps"]:
+            raise ValueError(f"Invalid epsilon value: {hp['eps']}")
+        check_betas(hp["betas"])
+        if not 0.0 <= hp["weight_decay"]:
+            raise ValueError(f"Invalid weight_decay value: {hp['weight_decay']}")
+        if not 0.0 <= hp["momentum_decay"]:
+            raise ValueError(f"Invalid momentum_decay value: {hp['momentum_decay']}")
+
+    def _update(self, p, group):
+        state = self.state.get(p) or nadam_init_state(p.data)
+        beta1, beta2 = group["betas"]
+        new, self.state[p] = nadam_step(p.data, p.grad, state, lr=group["lr"], beta1=beta1, beta2=beta2,
+                                        eps=group["eps"], weight_decay=group["weight_decay"],
+                                        momentum_decay=group["momentum_decay"],
+                                        decoupled_weight_decay=group["decoupled_weight_decay"],
+                                        maximize=group["maximize"])
+        self._write(p, new)

@@ -1,0 +1,83 @@
+"""RMSprop, plain or centered, with momentum (twin: torch.optim.RMSprop).
+
+torch's update, per parameter, g = grad (negated when maximize):
+
+    g <- g + weight_decay * p
+    square_avg <- alpha * square_avg + (1 - alpha) * g^2
+    centered:   grad_avg <- lerp(grad_avg, g, 1 - alpha);  a = sqrt(square_avg - grad_avg^2)
+    otherwise:  a = sqrt(square_avg)
+    a <- a + eps                                   # eps outside the square root (TF puts it inside)
+    momentum > 0:  buf <- momentum * buf + g / a;  p <- p - lr * buf   (lr outside the buffer)
+    otherwise:     p <- p - lr * g / a
+
+Every buffer starts at zero. State: ``step`` (0-d float32), ``square_avg``, ``momentum_buffer``
+(when momentum > 0 at the first step), ``grad_avg`` (when centered).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scratch.optim.optimizer import Optimizer, add, addcdiv, addcmul, lerp, next_step
+
+
+def rmsprop_init_state(param, momentum=0.0, centered=False):
+    state = {"step": np.zeros((), dtype=np.float32), "square_avg": np.zeros_like(param)}
+    if momentum > 0:
+        state["momentum_buffer"] = np.zeros_like(param)
+    if centered:
+        state["grad_avg"] = np.zeros_like(param)
+    return state
+
+
+def rmsprop_step(param, grad, state, *, lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False, maximize=False):
+    """One RMSprop step. Pure: returns (new_param, new_state)."""
+    dt = param.dtype
+    new = dict(state)
+    new["step"], _ = next_step(state)
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = add(g, param, weight_decay)
+    sq = addcmul(np.asarray(state["square_avg"] * alpha, dtype=dt), g, g, 1 - alpha)
+    new["square_avg"] = sq
+    if centered:
+        ga = lerp(state["grad_avg"], g, 1 - alpha)
+        new["grad_avg"] = ga
+        avg = np.sqrt(addcmul(sq, ga, ga, -1))
+    else:
+        avg = np.sqrt(sq)
+    avg = np.asarray(avg + eps, dtype=dt)
+    if momentum > 0:
+        buf = addcdiv(np.asarray(state["momentum_buffer"] * momentum, dtype=dt), g, avg, 1)
+        new["momentum_buffer"] = buf
+        return add(param, buf, -lr), new
+    return addcdiv(param, g, avg, -lr), new
+
+
+class RMSprop(Optimizer):
+    """torch.optim.RMSprop's constructor and defaults; capturable, foreach and differentiable are
+    accepted and ignored."""
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
+        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                        weight_decay=weight_decay, capturable=capturable, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable)
+        self._validate(defaults)
+        super().__init__(params, defaults)
+
+    @staticmethod
+    def _validate(hp):
+        for key, label in (("lr", "learning rate"), ("eps", "epsilon value"), ("momentum", "momentum value"),
+                           ("weight_decay", "weight_decay value"), ("alpha", "alpha value")):
+            if not 0.0 <= hp[key]:
+                raise ValueError(f"Invalid {label}: {hp[key]}")
+
+    def _update(self, p, group):
+        state = self.state.get(p) or rmsprop_init_state(p.data, group["momentum"], group["centered"])
+        new, self.state[p] = rmsprop_step(p.data, p.grad, state, lr=group["lr"], alpha=group["alpha"],
+                                          eps=group["eps"], weight_decay=group["weight_decay"],
+                                          momentum=group["momentum"], centered=group["centered"],
+                                          maximize=group["maximize"])
+        self._write(p, new)

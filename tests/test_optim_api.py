@@ -1,0 +1,309 @@
+"""The optimizer protocol against torch.optim: constructor names and defaults, parameter groups,
+grads that are None, zero_grad, validation, state_dict, and the course's momentum form.
+
+Expected values come from torch (run side by side) or are derived by hand in the comments.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import scratch.optim as sopt
+from reference.engine import run_case
+from reference.hypothesis_profiles import scaled
+from reference.spec import Case
+from reference.specs.optim import SPECS
+from scratch.nn import Parameter
+from scratch.optim.adam import adam_step, adam_init_state
+from scratch.optim.sgd import course_momentum_step
+
+NAMES = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta"]
+# per optimizer, config used where a test needs every state entry to exist
+RICH = {"SGD": dict(lr=0.1, momentum=0.9), "RMSprop": dict(momentum=0.9, centered=True),
+        "Adam": dict(amsgrad=True), "AdamW": dict(amsgrad=True)}
+
+
+def _pair(values, dtype=np.float64):
+    """The same initial values as torch leaves and scratch Parameters."""
+    t = [torch.tensor(np.array(v, dtype=dtype), requires_grad=True) for v in values]
+    s = [Parameter(np.array(v, dtype=dtype)) for v in values]
+    return t, s
+
+
+def _set_grads(t, s, grads):
+    for tp, sp, g in zip(t, s, grads):
+        tp.grad = None if g is None else torch.tensor(g)
+        sp.grad = None if g is None else np.array(g)
+
+
+def _step_both(t_opt, s_opt, t, s, grads):
+    _set_grads(t, s, grads)
+    t_opt.step()
+    s_opt.step()
+
+
+def _assert_same_state(t_opt, s_opt, t, s, rtol=1e-12):
+    for tp, sp in zip(t, s):
+        np.testing.assert_allclose(sp.data, tp.detach().numpy(), rtol=rtol, atol=0)
+        assert (tp in t_opt.state) == (sp in s_opt.state)
+        if tp in t_opt.state:
+            ts, ss = t_opt.state[tp], s_opt.state[sp]
+            assert sorted(ts) == sorted(ss)
+            for k in ts:
+                np.testing.assert_allclose(np.asarray(ss[k], dtype=np.float64),
+                                           ts[k].detach().numpy().astype(np.float64), rtol=rtol, atol=0, err_msg=k)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_param_groups_hold_torchs_keys_and_defaults(name):
+    t, s = _pair([np.zeros(2)])
+    tg = getattr(torch.optim, name)(t).param_groups[0]
+    sg = getattr(sopt, name)(s).param_groups[0]
+    assert sorted(tg) == sorted(sg)
+    for k in tg:
+        if k != "params":
+            assert tg[k] == sg[k], k
+    assert getattr(torch.optim, name)(t).defaults.keys() == getattr(sopt, name)(s).defaults.keys()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_groups_with_own_lr_and_weight_decay_match_torch(name):
+    rng = np.random.default_rng(1)
+    t, s = _pair([rng.standard_normal((3, 2)), rng.standard_normal(4), rng.standard_normal(())])
+
+    def groups(ps):
+        return [{"params": [ps[0], ps[2]], "lr": 0.05, "weight_decay": 0.1}, {"params": [ps[1]]}]
+    cfg = RICH.get(name, {})
+    t_opt, s_opt = getattr(torch.optim, name)(groups(t), **cfg), getattr(sopt, name)(groups(s), **cfg)
+    for _ in range(4):
+        _step_both(t_opt, s_opt, t, s, [rng.standard_normal(p.shape) for p in s])
+        _assert_same_state(t_opt, s_opt, t, s)
+    # the override holds for its group only; the other group keeps the constructor's values
+    assert (s_opt.param_groups[0]["lr"], s_opt.param_groups[0]["weight_decay"]) == (0.05, 0.1)
+    assert s_opt.param_groups[1]["lr"] == s_opt.defaults["lr"] == t_opt.param_groups[1]["lr"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_grad_none_skips_the_parameter_like_torch(name):
+    rng = np.random.default_rng(2)
+    t, s = _pair([rng.standard_normal(3), rng.standard_normal(2)])
+    cfg = RICH.get(name, {})
+    t_opt, s_opt = getattr(torch.optim, name)(t, **cfg), getattr(sopt, name)(s, **cfg)
+    before = s[1].data.copy()
+    for k in range(3):  # param 1 gets a grad only at the last step: its step counter lags
+        _step_both(t_opt, s_opt, t, s, [rng.standard_normal(3), None if k < 2 else rng.standard_normal(2)])
+        _assert_same_state(t_opt, s_opt, t, s)
+        if k < 2:
+            np.testing.assert_array_equal(s[1].data, before)
+            # torch creates no state for it, except Adagrad, which creates all state eagerly
+            assert (s[1] in s_opt.state) == (name == "Adagrad")
+    if "step" in s_opt.state[s[0]]:
+        assert float(s_opt.state[s[0]]["step"]) == 3.0 and float(s_opt.state[s[1]]["step"]) == 1.0
+
+
+@pytest.mark.parametrize("name", ["NAdam", "Adagrad"])
+def test_state_dtypes_follow_torch(name):  # float32 params; step (and NAdam's mu_product) float32 too
+    t, s = _pair([np.ones(2)], np.float32)
+    t_opt, s_opt = getattr(torch.optim, name)(t), getattr(sopt, name)(s)
+    _step_both(t_opt, s_opt, t, s, [np.ones(2, np.float32)])
+    assert {k: (str(v.dtype)[6:], tuple(v.shape)) for k, v in t_opt.state[t[0]].items()} == \
+        {k: (str(v.dtype), v.shape) for k, v in s_opt.state[s[0]].items()}
+
+
+def test_zero_grad_sets_none_by_default_and_zeros_in_place_otherwise():
+    _, s = _pair([np.ones(3), np.ones(2)])
+    opt = sopt.SGD(s, lr=0.1)
+    s[0].grad = np.ones(3)
+    kept = s[0].grad
+    opt.zero_grad(set_to_none=False)
+    assert s[0].grad is kept and not s[0].grad.any() and s[1].grad is None
+    opt.zero_grad()
+    assert s[0].grad is None
+
+
+def test_step_returns_the_closure_loss():
+    _, s = _pair([np.ones(1)])
+    assert sopt.Adam(s).step(lambda: 3.5) == 3.5
+
+
+BAD = [  # (optimizer, kwargs torch refuses)
+    ("SGD", dict(lr=-0.1)), ("SGD", dict(momentum=-0.5)), ("SGD", dict(weight_decay=-1.0)),
+    ("SGD", dict(nesterov=True)), ("SGD", dict(nesterov=True, momentum=0.9, dampening=0.1)),
+    ("Adagrad", dict(lr_decay=-1.0)), ("Adagrad", dict(initial_accumulator_value=-1.0)), ("Adagrad", dict(eps=-1.0)),
+    ("RMSprop", dict(alpha=-0.1)), ("RMSprop", dict(eps=-1.0)), ("RMSprop", dict(momentum=-1.0)),
+    ("Adam", dict(betas=(1.0, 0.999))), ("Adam", dict(betas=(0.9, -0.1))), ("Adam", dict(eps=-1.0)),
+    ("Adam", dict(betas=(0, 0.999))),  # torch: "betas must be either both floats or both Tensors"
+    ("AdamW", dict(weight_decay=-0.1)), ("Adamax", dict(betas=(0.9, 1.0))), ("NAdam", dict(momentum_decay=-1.0)),
+    ("RAdam", dict(lr=-1.0)), ("Adadelta", dict(rho=1.5)), ("Adadelta", dict(lr=-1.0)),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", BAD, ids=[f"{n}-{sorted(k.items())}" for n, k in BAD])
+def test_bad_hyperparameters_raise_torchs_exception(name, kwargs):
+    t, s = _pair([np.ones(2)])
+    with pytest.raises(Exception) as t_err:
+        getattr(torch.optim, name)(t, **kwargs)
+    with pytest.raises(type(t_err.value)) as s_err:
+        getattr(sopt, name)(s, **kwargs)
+    assert str(s_err.value) == str(t_err.value)
+
+
+@pytest.mark.parametrize("make_params", [lambda ps: [], lambda ps: ps[0],
+                                         lambda ps: [{"params": [ps[0]]}, {"params": [ps[0], ps[1]]}]],
+                         ids=["empty", "single-param", "param-in-two-groups"])
+def test_bad_params_raise_torchs_exception(make_params):
+    t, s = _pair([np.ones(2), np.ones(3)])
+    with pytest.raises(Exception) as t_err:
+        torch.optim.SGD(make_params(t), lr=0.1)
+    with pytest.raises(type(t_err.value)):
+        sopt.SGD(make_params(s), lr=0.1)
+
+
+def test_bad_group_and_bad_grad_change_nothing():
+    _, s = _pair([np.ones(2), np.ones(3), np.ones(1)])
+    opt = sopt.Adam(s[:2], lr=0.1)
+    groups_before = [dict(g) for g in opt.param_groups]
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        opt.add_param_group({"params": [s[0]]})
+    with pytest.raises(ValueError, match="Invalid learning rate"):
+        opt.add_param_group({"params": [s[2]], "lr": -1.0})
+    assert opt.param_groups == groups_before
+    s[0].grad, s[1].grad = np.ones(2), np.ones(2)  # the second has the wrong shape
+    with pytest.raises(ValueError, match=r"expected shape \(3,\)"):
+        opt.step()
+    s[1].grad = np.ones(3, dtype=np.float32)
+    with pytest.raises(TypeError, match="expected dtype float64"):
+        opt.step()
+    np.testing.assert_array_equal(s[0].data, np.ones(2))  # the valid first parameter did not move either
+    assert opt.state == {}
+    with pytest.raises(ValueError, match="fused=True"):
+        sopt.Adam(s, fused=True)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        sopt.SGD([Parameter(np.ones(2, dtype=np.int64))])
+
+
+def test_add_param_group_fills_defaults_and_steps_like_torch():
+    t, s = _pair([np.ones(2), np.full(3, 2.0)])
+    t_opt, s_opt = torch.optim.Adam([t[0]], lr=0.1), sopt.Adam([s[0]], lr=0.1)
+    t_opt.add_param_group({"params": [t[1]], "lr": 0.01})
+    s_opt.add_param_group({"params": [s[1]], "lr": 0.01})
+    assert sorted(s_opt.param_groups[1]) == sorted(t_opt.param_groups[1])
+    _step_both(t_opt, s_opt, t, s, [np.array([1.0, -2.0]), np.array([0.5, 0.0, -3.0])])
+    _assert_same_state(t_opt, s_opt, t, s)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_state_dict_layout_matches_torch_and_round_trips(name):
+    rng = np.random.default_rng(3)
+    t, s = _pair([rng.standard_normal(3), rng.standard_normal(2)])
+    cfg = RICH.get(name, {})
+    t_opt, s_opt = getattr(torch.optim, name)(t, **cfg), getattr(sopt, name)(s, **cfg)
+    grads = [[rng.standard_normal(3), rng.standard_normal(2)] for _ in range(4)]
+    for g in grads[:2]:
+        _step_both(t_opt, s_opt, t, s, g)
+    t_sd, s_sd = t_opt.state_dict(), s_opt.state_dict()
+    assert [g["params"] for g in s_sd["param_groups"]] == [g["params"] for g in t_sd["param_groups"]]
+    assert {i: sorted(v) for i, v in s_sd["state"].items()} == {i: sorted(v) for i, v in t_sd["state"].items()}
+    # both resume in fresh optimizers on fresh parameters (loading casts state to the parameter's
+    # dtype, except ``step``: NAdam's float32 mu_product becomes float64 on both sides)
+    t2, s2 = _pair([p.data for p in s])
+    t_res, s_res = getattr(torch.optim, name)(t2, **cfg), getattr(sopt, name)(s2, **cfg)
+    t_res.load_state_dict(t_sd)
+    s_res.load_state_dict(s_sd)
+    for g in grads[2:]:
+        _step_both(t_res, s_res, t2, s2, g)
+    _assert_same_state(t_res, s_res, t2, s2)
+
+
+def test_kernels_are_pure():
+    p, g = np.ones(3), np.array([1.0, -2.0, 0.5])
+    state = adam_init_state(p, amsgrad=True)
+    inputs = [p, g, *state.values()]
+    copies = [a.copy() for a in inputs]
+    new_p, new_state = adam_step(p, g, state, lr=0.1, amsgrad=True, weight_decay=0.1)
+    assert all(np.array_equal(a, b) for a, b in zip(inputs, copies))  # nothing written in place
+    assert not np.array_equal(new_p, p) and float(new_state["step"]) == 1.0
+
+
+# ---- the course's momentum form v <- m v - lr g; w <- w + v versus torch's b <- m b + g; w <- w - lr b ----
+
+def _course_run(w, grads, lrs, momentum):
+    v, out = None, []
+    for g, lr in zip(grads, lrs):
+        w, v = course_momentum_step(w, g, v, lr=lr, momentum=momentum)
+        out.append((w.copy(), v.copy()))
+    return out
+
+
+def _torch_run(w, grads, lrs, momentum):
+    p, out = torch.tensor(w, requires_grad=True), []
+    opt = torch.optim.SGD([p], lr=lrs[0], momentum=momentum)
+    for g, lr in zip(grads, lrs):
+        opt.param_groups[0]["lr"] = lr
+        p.grad = torch.tensor(g)
+        opt.step()
+        out.append((p.detach().numpy().copy(), opt.state[p]["momentum_buffer"].numpy().copy()))
+    return out
+
+
+@settings(max_examples=scaled(20))
+@given(st.integers(0, 2**32 - 1), st.sampled_from([0.5, 0.9, 0.99]), st.floats(1e-3, 0.5), st.integers(1, 20))
+def test_course_momentum_equals_torch_while_lr_is_constant(seed, momentum, lr, n):
+    # v_1 = -lr g_1 = -lr b_1, and if v_{t-1} = -lr b_{t-1} then v_t = m v_{t-1} - lr g_t = -lr (m b_{t-1} + g_t)
+    # = -lr b_t: the velocities are -lr times torch's buffer, so the weights move identically
+    rng = np.random.default_rng(seed)
+    w0, grads = rng.standard_normal(4), [rng.standard_normal(4) for _ in range(n)]
+    for (wc, v), (wt, b) in zip(_course_run(w0, grads, [lr] * n, momentum), _torch_run(w0, grads, [lr] * n, momentum)):
+        np.testing.assert_allclose(wc, wt, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(v, -lr * b, rtol=1e-12, atol=1e-14)
+
+
+def test_course_momentum_parts_from_torch_once_lr_changes():
+    # w0 = 0, g = 1 every step, m = 0.9; lr 0.1, 0.1, then 0.01. By hand:
+    #   torch:  b = 1, 1.9, 2.71;           w = -0.1, -0.29, -0.29 - 0.01 * 2.71 = -0.3171
+    #   course: v = -0.1, -0.19, -0.181;    w = -0.1, -0.29, -0.29 - 0.181       = -0.471
+    # torch rescales the whole history by the new lr; the course form keeps old lrs inside v.
+    grads, lrs = [np.array(1.0)] * 3, [0.1, 0.1, 0.01]
+    course, ref = _course_run(np.array(0.0), grads, lrs, 0.9), _torch_run(np.array(0.0), grads, lrs, 0.9)
+    np.testing.assert_allclose([w for w, _ in ref], [-0.1, -0.29, -0.3171], rtol=1e-12)
+    np.testing.assert_allclose([w for w, _ in course], [-0.1, -0.29, -0.471], rtol=1e-12)
+    np.testing.assert_allclose([v for _, v in course], [-0.1, -0.19, -0.181], rtol=1e-12)
+    # scratch's SGD is torch's form, not the course's, when a schedule changes lr
+    _, s = _pair([np.array(0.0)])
+    opt = sopt.SGD(s, lr=0.1, momentum=0.9)
+    for lr in lrs:
+        opt.param_groups[0]["lr"] = lr
+        s[0].grad = np.array(1.0)
+        opt.step()
+    np.testing.assert_allclose(s[0].data, -0.3171, rtol=1e-12)
+
+
+# ---- the registry specs run through the engine ----
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_default_case_of_each_spec_matches_torch(spec, dtype):
+    bad = [r for r in run_case(spec, spec.default_case(), dtype) if not r.passed]
+    assert not bad, bad[0]
+
+
+def test_spec_tolerance_catches_a_one_in_a_million_change_at_step_30():
+    class Off(sopt.SGD):  # every update 1e-6 too large
+        def _update(self, p, group):
+            super()._update(p, dict(group, lr=group["lr"] * (1 + 1e-6)))
+    spec, rng = SPECS[0], np.random.default_rng(4)
+    case = Case(config=dict(lr=0.1, momentum=0.9), inputs=[rng.standard_normal(5)],
+                steps=[[rng.standard_normal(5)] for _ in range(30)])
+    assert all(r.passed for r in run_case(spec, case, "float64"))
+    assert any(not r.passed and r.step == "step 30" for r in run_case(spec, case, "float64", candidate=Off))
+
+
+def test_spec_catches_l2_decay_implemented_as_decoupled():
+    spec = next(s for s in SPECS if s.name == "adam")
+    case = Case(config=dict(lr=0.01, weight_decay=0.1), inputs=[np.ones(3)], steps=[[np.array([1.0, -1.0, 0.5])]] * 3)
+    assert all(r.passed for r in run_case(spec, case, "float64"))
+    assert not all(r.passed for r in run_case(spec, case, "float64", candidate=sopt.AdamW))
