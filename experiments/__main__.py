@@ -28,6 +28,7 @@ MODULES = {
     "sanity": "experiments.sanity",
     "regression": "experiments.regression",
     "gradcheck": "experiments.gradcheck",
+    "bench": "experiments.bench",
 }
 
 

@@ -103,8 +103,10 @@ def checks_table(records) -> pd.DataFrame:
 
 
 def verify(kind: str, candidate, examples: int | None = None, dtype: str = "float64", device: str = "cpu",
-           seed: int = 0, candidate_ref: str | None = None) -> dict:
-    """Run the kind's strategy with ``candidate``; return records, the minimal failure (if any) and timing."""
+           seed: int = 0, candidate_ref: str | None = None, shrink: bool = True) -> dict:
+    """Run the kind's strategy with ``candidate``; return records, the minimal failure (if any) and timing.
+    ``shrink=False`` reports the first failing case as drawn (faster: shrinking a long
+    optimizer trajectory takes seconds)."""
     spec = get_spec(kind)
     check_protocol(spec, candidate)
     n = examples or DEFAULT_EXAMPLES[spec.kind]
@@ -122,7 +124,8 @@ def verify(kind: str, candidate, examples: int | None = None, dtype: str = "floa
     try:
         prop = given(spec.cases(n_calls=len(spec.calls)))(run)
         prop = settings(max_examples=n, database=None, deadline=None, derandomize=False, print_blob=False,
-                        phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))(prop)
+                        phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
+                        suppress_health_check=list(HealthCheck))(prop)
         hypothesis_seed(seed)(prop)()
         run(spec.default_case())  # after the generated ones: a generated failure gets shrunk
     except AssertionError:
@@ -166,6 +169,7 @@ def _parser():
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--report", type=Path, help="also write the table of checks to FILE.csv, .md or .html")
+    p.add_argument("--no-shrink", action="store_true", help="print the first failing case as drawn, unshrunk")
     return p
 
 
@@ -184,7 +188,8 @@ def main(argv=None) -> int:
             raise UsageError(f"--examples: expected a positive integer, got {args.examples}")
         check_device(args.device)
         cls = load_candidate(args.candidate)
-        result = verify(args.kind, cls, args.examples, args.dtype, args.device, args.seed, args.candidate)
+        result = verify(args.kind, cls, args.examples, args.dtype, args.device, args.seed, args.candidate,
+                        shrink=not args.no_shrink)
         table = checks_table(result["records"])
         if args.report:
             _write_report(table, args.report)
@@ -198,7 +203,7 @@ def main(argv=None) -> int:
     if "case" not in result:
         print("\nOK: every generated case matches.")
         return 0
-    print("\nMISMATCH. Minimal failing case:")
+    print("\nMISMATCH. " + ("First failing case (unshrunk):" if args.no_shrink else "Minimal failing case:"))
     print(f"  {result['case'].as_code()}")
     for rec in result["failed_records"][:5]:
         print("  " + describe_failure(rec).replace("\n", "\n    "))

@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from reference import hypothesis_profiles
 from reference.convert import available_devices
@@ -6,10 +7,13 @@ from reference.convert import available_devices
 PROFILE = hypothesis_profiles.load()
 DEVICES = available_devices()
 DTYPES = ["float64", "float32"]
+# the tests' tensors are tiny: a second intra-op thread only adds contention (a batch norm
+# call took 80 ms with 2 threads on a loaded 2-core machine, 20 us with 1)
+torch.set_num_threads(1)
 
 
 def pytest_report_header(config):
-    return f"hypothesis profile: {PROFILE}; devices: {', '.join(DEVICES)}"
+    return f"hypothesis profile: {PROFILE}; devices: {', '.join(DEVICES)}; torch threads: {torch.get_num_threads()}"
 
 
 @pytest.fixture(params=DEVICES)
