@@ -28,7 +28,10 @@ from experiments.report import Result
 DESCRIPTION = "speed: scratch vs torch eager per MLP training step, component, optimizer step; growth; memory"
 COLUMNS = ("dtype", "batch", "scratch_ms", "torch_ms", "ratio", "scratch_gflops", "fraction_of_peak", "threads")
 FIGURES = ("mlp",)
-THREADS = 2
+# One thread for NumPy's BLAS and for torch: on a 2-core machine two thread pools that spin-wait
+# between calls contend when scratch and torch run interleaved (measured: torch's float32 step at
+# batch 4096 took 105 ms with 2 threads, 24 ms with 1), which would bias every ratio.
+THREADS = 1
 
 
 def timed(fn, repeats: int) -> list[float]:
