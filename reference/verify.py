@@ -134,10 +134,28 @@ def verify(kind: str, candidate, examples: int | None = None, dtype: str = "floa
         if not failure:
             raise
         failure.setdefault("note", f"{type(e).__name__}: {e}")
+    if failure and spec.kind in ("optimizer", "scheduler"):
+        _truncate_trajectory(spec, failure, dtype, device, candidate)
     out = dict(spec=spec, records=seen, seconds=time.perf_counter() - start, examples=n, **failure)
     if failure:
         out["repro"] = repro_snippet(spec, failure["case"], dtype, device, candidate_ref)
     return out
+
+
+def _truncate_trajectory(spec, failure: dict, dtype, device, candidate) -> None:
+    """A trajectory is the same up to its first failing step, so the steps after it are noise
+    in a minimal case: keep the prefix that ends there (hypothesis rarely shortens lists whose
+    length shapes every later draw)."""
+    import dataclasses
+
+    steps = [int(r.step.split()[1]) for r in failure["failed_records"] if r.step.startswith("step ")]
+    case = failure["case"]
+    if not steps or min(steps) >= len(case.steps):
+        return
+    short = dataclasses.replace(case, steps=case.steps[:min(steps)])
+    bad = [r for r in run_case(spec, short, dtype, device, candidate) if not r.passed]
+    if bad:
+        failure.update(case=short, failed_records=bad)
 
 
 def _write_report(table: pd.DataFrame, path: Path) -> None:

@@ -113,3 +113,13 @@ def test_module_entry_point_and_package_candidates():
     proc = subprocess.run([sys.executable, "-m", "reference.verify", "relu", "scratch.nn:ReLU", "--examples", "5"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_optimizer_mismatch_is_cut_to_the_first_failing_step():
+    from tests.catalog.optimizers import EpsInsideSqrtAdam
+
+    result = verify.verify("adam", EpsInsideSqrtAdam, examples=20)
+    case = result["case"]
+    first = min(int(r.step.split()[1]) for r in result["failed_records"])
+    assert len(case.steps) == first  # nothing after the first failing step is kept
+    assert all(not r.passed for r in result["failed_records"])

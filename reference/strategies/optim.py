@@ -72,7 +72,7 @@ def trajectories(draw, constant_ok=True):
     """(inputs, steps, extra): initial values, per-step gradients (or None) and optional groups."""
     shapes = draw(st.lists(_shapes(), min_size=1, max_size=4))
     # short runs are cheap and shrink well; a third of the draws still go the full 30 steps
-    n_steps = draw(st.one_of(st.integers(1, 8), st.just(MAX_STEPS), st.integers(1, MAX_STEPS)))
+    n_steps = draw(st.one_of(st.integers(1, 8), st.integers(1, MAX_STEPS), st.just(MAX_STEPS)))
     inputs = [draw(float_arrays(s, edges=(0.0,), magnitude=draw(st.sampled_from([1.0, 1e-3, 1e2])))) for s in shapes]
     rng = np.random.default_rng(draw(seeds()))
     if draw(st.booleans()):
