@@ -219,14 +219,34 @@ def test_state_dict_layout_matches_torch_and_round_trips(name):
     _assert_same_state(t_res, s_res, t2, s2)
 
 
-def test_kernels_are_pure():
+def test_kernels_update_param_and_state_in_place_and_leave_grad_alone():
+    # like torch's _single_tensor_adam: the same arrays hold the new values; grad is only read
     p, g = np.ones(3), np.array([1.0, -2.0, 0.5])
     state = adam_init_state(p, amsgrad=True)
-    inputs = [p, g, *state.values()]
-    copies = [a.copy() for a in inputs]
-    new_p, new_state = adam_step(p, g, state, lr=0.1, amsgrad=True, weight_decay=0.1)
-    assert all(np.array_equal(a, b) for a, b in zip(inputs, copies))  # nothing written in place
-    assert not np.array_equal(new_p, p) and float(new_state["step"]) == 1.0
+    arrays = {k: v for k, v in state.items() if k != "step"}
+    g_before = g.copy()
+    assert adam_step(p, g, state, lr=0.1, amsgrad=True, weight_decay=0.1, maximize=True) is None
+    assert all(state[k] is v for k, v in arrays.items()) and float(state["step"]) == 1.0
+    np.testing.assert_array_equal(g, g_before)
+    tp = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    tp.grad = torch.tensor(g_before)
+    opt = torch.optim.Adam([tp], lr=0.1, amsgrad=True, weight_decay=0.1, maximize=True)
+    opt.step()
+    np.testing.assert_array_equal(p, tp.detach().numpy())
+    for k in arrays:
+        np.testing.assert_array_equal(state[k], opt.state[tp][k].numpy(), err_msg=k)
+
+
+def test_optimizer_reuses_its_workspace_and_keeps_read_only_params_working():
+    rng = np.random.default_rng(3)
+    t, s = _pair([rng.standard_normal((4, 3)), rng.standard_normal(5)], dtype=np.float32)
+    s[1].data.flags.writeable = False  # a read-only parameter is replaced by a writable copy, as before
+    t_opt, s_opt = torch.optim.Adam(t, lr=0.1), sopt.Adam(s, lr=0.1)
+    for _ in range(3):
+        _step_both(t_opt, s_opt, t, s, [rng.standard_normal((4, 3)).astype(np.float32),
+                                         rng.standard_normal(5).astype(np.float32)])
+    _assert_same_state(t_opt, s_opt, t, s, rtol=1e-5)  # float32: a few ulps (reference/specs/optim.py)
+    assert s[1].data.flags.writeable
 
 
 # ---- the course's momentum form v <- m v - lr g; w <- w + v versus torch's b <- m b + g; w <- w - lr b ----

@@ -1,6 +1,7 @@
 """Optimizers with torch's class names (namespace mirrors torch.optim).
 
-Each optimizer is a pure step kernel (``sgd_step``, ``adam_step``, ...) under a thin class that
+Each optimizer is a step kernel (``sgd_step``, ``adam_step``, ...; it updates the parameter and its
+state in place, like torch's ``_single_tensor_*``) under a thin class that
 follows torch's protocol: ``Cls(params, **torch_kwargs)``, ``param_groups``, ``state`` with torch's
 names, ``step()``, ``zero_grad()``, ``add_param_group``, ``state_dict``/``load_state_dict``.
 """

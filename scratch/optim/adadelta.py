@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.optim.optimizer import Optimizer, add, addcmul, next_step
+from scratch.optim.optimizer import Optimizer, Workspace, add, addcmul, grad_for_step, next_step
 
 
 def adadelta_init_state(param):
@@ -23,18 +23,19 @@ def adadelta_init_state(param):
             "acc_delta": np.zeros_like(param)}
 
 
-def adadelta_step(param, grad, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False):
-    """One Adadelta step. Pure: returns (new_param, new_state)."""
-    dt = param.dtype
-    step_t, _ = next_step(state)
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = add(g, param, weight_decay)
-    square_avg = addcmul(np.asarray(state["square_avg"] * rho, dtype=dt), g, g, 1 - rho)
-    std = np.sqrt(square_avg + eps)
-    delta = np.asarray((np.sqrt(state["acc_delta"] + eps) / std) * g, dtype=dt)
-    acc_delta = addcmul(np.asarray(state["acc_delta"] * rho, dtype=dt), delta, delta, 1 - rho)
-    return add(param, delta, -lr), {"step": step_t, "square_avg": square_avg, "acc_delta": acc_delta}
+def adadelta_step(param, grad, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False, work=None):
+    """One Adadelta step, in place like torch's: updates ``param`` and the arrays in ``state``
+    (``state["step"]`` is replaced). ``work``: a ``Workspace`` for temporaries."""
+    work = work or Workspace()
+    state["step"], _ = next_step(state)
+    g = grad_for_step(param, grad, work, weight_decay, maximize)
+    square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+    addcmul(np.multiply(square_avg, rho, out=square_avg), g, g, 1 - rho, out=square_avg, work=work)
+    std = np.sqrt(np.add(square_avg, eps, out=work.get("std", param)), out=work.get("std", param))
+    delta = np.sqrt(np.add(acc_delta, eps, out=work.get("delta", param)), out=work.get("delta", param))
+    np.multiply(np.divide(delta, std, out=delta), g, out=delta)
+    addcmul(np.multiply(acc_delta, rho, out=acc_delta), delta, delta, 1 - rho, out=acc_delta, work=work)
+    add(param, delta, -lr, out=param, work=work)
 
 
 class Adadelta(Optimizer):
@@ -61,7 +62,6 @@ class Adadelta(Optimizer):
 
     def _update(self, p, group):
         state = self.state.get(p) or adadelta_init_state(p.data)
-        new, self.state[p] = adadelta_step(p.data, p.grad, state, lr=group["lr"], rho=group["rho"],
-                                           eps=group["eps"], weight_decay=group["weight_decay"],
-                                           maximize=group["maximize"])
-        self._write(p, new)
+        adadelta_step(self._target(p), p.grad, state, lr=group["lr"], rho=group["rho"], eps=group["eps"],
+                      weight_decay=group["weight_decay"], maximize=group["maximize"], work=self._work)
+        self.state[p] = state

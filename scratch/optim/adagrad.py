@@ -17,23 +17,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.optim.optimizer import Optimizer, add, addcdiv, addcmul, next_step
+from scratch.optim.optimizer import Optimizer, Workspace, addcdiv, addcmul, grad_for_step, next_step
 
 
 def adagrad_init_state(param, initial_accumulator_value=0.0):
     return {"step": np.zeros((), dtype=np.float32), "sum": np.full_like(param, initial_accumulator_value)}
 
 
-def adagrad_step(param, grad, state, *, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10, maximize=False):
-    """One Adagrad step. Pure: returns (new_param, new_state)."""
-    step_t, t = next_step(state)
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = add(g, param, weight_decay)
+def adagrad_step(param, grad, state, *, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10, maximize=False, work=None):
+    """One Adagrad step, in place like torch's: updates ``param`` and ``state["sum"]``
+    (``state["step"]`` is replaced). ``work``: a ``Workspace`` for temporaries."""
+    work = work or Workspace()
+    state["step"], t = next_step(state)
+    g = grad_for_step(param, grad, work, weight_decay, maximize)
     clr = lr / (1 + (t - 1) * lr_decay)
-    s = addcmul(state["sum"], g, g, 1)
-    std = np.asarray(np.sqrt(s) + eps, dtype=param.dtype)
-    return addcdiv(param, g, std, -clr), {"step": step_t, "sum": s}
+    s = addcmul(state["sum"], g, g, 1, out=state["sum"], work=work)
+    std = np.add(np.sqrt(s, out=work.get("std", param)), eps, out=work.get("std", param))
+    addcdiv(param, g, std, -clr, out=param, work=work)
 
 
 class Adagrad(Optimizer):
@@ -63,7 +63,7 @@ class Adagrad(Optimizer):
 
     def _update(self, p, group):
         state = self.state.get(p) or adagrad_init_state(p.data, self.defaults["initial_accumulator_value"])
-        new, self.state[p] = adagrad_step(p.data, p.grad, state, lr=group["lr"], lr_decay=group["lr_decay"],
-                                          weight_decay=group["weight_decay"], eps=group["eps"],
-                                          maximize=group["maximize"])
-        self._write(p, new)
+        adagrad_step(self._target(p), p.grad, state, lr=group["lr"], lr_decay=group["lr_decay"],
+                     weight_decay=group["weight_decay"], eps=group["eps"], maximize=group["maximize"],
+                     work=self._work)
+        self.state[p] = state

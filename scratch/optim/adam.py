@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.optim.optimizer import Optimizer, add, addcdiv, addcmul, lerp, next_step
+from scratch.optim.optimizer import Optimizer, Workspace, addcdiv, addcmul, grad_for_step, lerp, next_step
 
 
 def adam_init_state(param, amsgrad=False):
@@ -29,27 +29,29 @@ def adam_init_state(param, amsgrad=False):
 
 
 def adam_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, amsgrad=False,
-              maximize=False, decoupled_weight_decay=False):
-    """One Adam (AdamW when decoupled_weight_decay) step. Pure: returns (new_param, new_state)."""
-    dt = param.dtype
-    new = dict(state)
-    new["step"], t = next_step(state)
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param = np.asarray(param * (1 - lr * weight_decay), dtype=dt)
-        else:
-            g = add(g, param, weight_decay)
-    new["exp_avg"] = lerp(state["exp_avg"], g, 1 - beta1)
-    new["exp_avg_sq"] = v = addcmul(np.asarray(state["exp_avg_sq"] * beta2, dtype=dt), g, g, 1 - beta2)
+              maximize=False, decoupled_weight_decay=False, work=None):
+    """One Adam (AdamW when decoupled_weight_decay) step, in place like torch's
+    ``_single_tensor_adam``: updates ``param`` and the arrays in ``state`` (``state["step"]`` is
+    replaced by the incremented counter). ``work``: a ``Workspace`` for temporaries."""
+    work = work or Workspace()
+    state["step"], t = next_step(state)
+    if weight_decay != 0 and decoupled_weight_decay:
+        np.multiply(param, 1 - lr * weight_decay, out=param)
+        weight_decay = 0.0
+    g = grad_for_step(param, grad, work, weight_decay, maximize)
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    lerp(m, g, 1 - beta1, out=m, work=work)
+    addcmul(np.multiply(v, beta2, out=v), g, g, 1 - beta2, out=v, work=work)
     bias_correction1 = 1 - beta1 ** t
     bias_correction2 = 1 - beta2 ** t
     step_size = lr / bias_correction1
     bias_correction2_sqrt = bias_correction2 ** 0.5
     if amsgrad:
-        new["max_exp_avg_sq"] = v = np.asarray(np.maximum(state["max_exp_avg_sq"], v), dtype=dt)
-    denom = np.asarray(np.sqrt(v) / bias_correction2_sqrt + eps, dtype=dt)
-    return addcdiv(param, new["exp_avg"], denom, -step_size), new
+        v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+    denom = np.sqrt(v, out=work.get("denom", param))
+    np.divide(denom, bias_correction2_sqrt, out=denom)
+    np.add(denom, eps, out=denom)
+    addcdiv(param, m, denom, -step_size, out=param, work=work)
 
 
 def check_betas(betas):
@@ -90,8 +92,7 @@ class Adam(Optimizer):
     def _update(self, p, group):
         state = self.state.get(p) or adam_init_state(p.data, group["amsgrad"])
         beta1, beta2 = group["betas"]
-        new, self.state[p] = adam_step(p.data, p.grad, state, lr=group["lr"], beta1=beta1, beta2=beta2,
-                                       eps=group["eps"], weight_decay=group["weight_decay"],
-                                       amsgrad=group["amsgrad"], maximize=group["maximize"],
-                                       decoupled_weight_decay=group["decoupled_weight_decay"])
-        self._write(p, new)
+        adam_step(self._target(p), p.grad, state, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                  weight_decay=group["weight_decay"], amsgrad=group["amsgrad"], maximize=group["maximize"],
+                  decoupled_weight_decay=group["decoupled_weight_decay"], work=self._work)
+        self.state[p] = state

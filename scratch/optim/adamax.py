@@ -15,24 +15,26 @@ from __future__ import annotations
 import numpy as np
 
 from scratch.optim.adam import check_betas
-from scratch.optim.optimizer import Optimizer, add, addcdiv, lerp, next_step
+from scratch.optim.optimizer import Optimizer, Workspace, addcdiv, grad_for_step, lerp, next_step
 
 
 def adamax_init_state(param):
     return {"step": np.zeros((), dtype=np.float32), "exp_avg": np.zeros_like(param), "exp_inf": np.zeros_like(param)}
 
 
-def adamax_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, maximize=False):
-    """One Adamax step. Pure: returns (new_param, new_state)."""
-    dt = param.dtype
-    step_t, t = next_step(state)
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = add(g, param, weight_decay)
-    exp_avg = lerp(state["exp_avg"], g, 1 - beta1)
-    exp_inf = np.asarray(np.maximum(state["exp_inf"] * beta2, np.abs(g) + eps), dtype=dt)
+def adamax_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, maximize=False,
+                work=None):
+    """One Adamax step, in place like torch's: updates ``param`` and the arrays in ``state``
+    (``state["step"]`` is replaced). ``work``: a ``Workspace`` for temporaries."""
+    work = work or Workspace()
+    state["step"], t = next_step(state)
+    g = grad_for_step(param, grad, work, weight_decay, maximize)
+    exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
+    lerp(exp_avg, g, 1 - beta1, out=exp_avg, work=work)
+    bound = np.add(np.abs(g, out=work.get("bound", param)), eps, out=work.get("bound", param))
+    np.maximum(np.multiply(exp_inf, beta2, out=exp_inf), bound, out=exp_inf)
     clr = lr / (1 - beta1 ** t)
-    return addcdiv(param, exp_avg, exp_inf, -clr), {"step": step_t, "exp_avg": exp_avg, "exp_inf": exp_inf}
+    addcdiv(param, exp_avg, exp_inf, -clr, out=param, work=work)
 
 
 class Adamax(Optimizer):
@@ -59,7 +61,6 @@ class Adamax(Optimizer):
     def _update(self, p, group):
         state = self.state.get(p) or adamax_init_state(p.data)
         beta1, beta2 = group["betas"]
-        new, self.state[p] = adamax_step(p.data, p.grad, state, lr=group["lr"], beta1=beta1, beta2=beta2,
-                                         eps=group["eps"], weight_decay=group["weight_decay"],
-                                         maximize=group["maximize"])
-        self._write(p, new)
+        adamax_step(self._target(p), p.grad, state, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                    weight_decay=group["weight_decay"], maximize=group["maximize"], work=self._work)
+        self.state[p] = state

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from scratch.optim.adam import check_betas
-from scratch.optim.optimizer import Optimizer, add, addcdiv, addcmul, lerp, next_step
+from scratch.optim.optimizer import Optimizer, Workspace, addcdiv, addcmul, grad_for_step, lerp, next_step
 
 
 def nadam_init_state(param):
@@ -28,28 +28,28 @@ def nadam_init_state(param):
 
 
 def nadam_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-               momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False):
-    """One NAdam step. Pure: returns (new_param, new_state)."""
-    dt = param.dtype
-    step_t, t = next_step(state)
-    g = -grad if maximize else grad
+               momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False, work=None):
+    """One NAdam step, in place like torch's: updates ``param`` and the arrays in ``state``
+    (``step`` and ``mu_product`` are replaced). ``work``: a ``Workspace`` for temporaries."""
+    work = work or Workspace()
+    state["step"], t = next_step(state)
     bias_correction2 = 1 - beta2 ** t
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param = np.asarray(param * (1 - lr * weight_decay), dtype=dt)
-        else:
-            g = add(g, param, weight_decay)
+    if weight_decay != 0 and decoupled_weight_decay:
+        np.multiply(param, 1 - lr * weight_decay, out=param)
+        weight_decay = 0.0
+    g = grad_for_step(param, grad, work, weight_decay, maximize)
     mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * momentum_decay)))
     mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * momentum_decay)))
     mp = np.asarray(state["mu_product"])  # float32 like torch's, in its own dtype after a load_state_dict
-    mu_product = np.asarray(mp.dtype.type(mp) * mp.dtype.type(mu), dtype=mp.dtype)
-    exp_avg = lerp(state["exp_avg"], g, 1 - beta1)
-    exp_avg_sq = addcmul(np.asarray(state["exp_avg_sq"] * beta2, dtype=dt), g, g, 1 - beta2)
-    denom = np.asarray(np.sqrt(exp_avg_sq / bias_correction2) + eps, dtype=dt)
+    state["mu_product"] = mu_product = np.asarray(mp.dtype.type(mp) * mp.dtype.type(mu), dtype=mp.dtype)
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    lerp(exp_avg, g, 1 - beta1, out=exp_avg, work=work)
+    addcmul(np.multiply(exp_avg_sq, beta2, out=exp_avg_sq), g, g, 1 - beta2, out=exp_avg_sq, work=work)
+    denom = np.divide(exp_avg_sq, bias_correction2, out=work.get("denom", param))
+    np.add(np.sqrt(denom, out=denom), eps, out=denom)
     mu_product_next = float(mu_product) * mu_next
-    param = addcdiv(param, g, denom, -lr * (1.0 - mu) / (1.0 - float(mu_product)))
-    param = addcdiv(param, exp_avg, denom, (-lr * mu_next) / (1.0 - mu_product_next))
-    return param, {"step": step_t, "mu_product": mu_product, "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}
+    addcdiv(param, g, denom, -lr * (1.0 - mu) / (1.0 - float(mu_product)), out=param, work=work)
+    addcdiv(param, exp_avg, denom, (-lr * mu_next) / (1.0 - mu_product_next), out=param, work=work)
 
 
 class NAdam(Optimizer):
@@ -80,9 +80,8 @@ class NAdam(Optimizer):
     def _update(self, p, group):
         state = self.state.get(p) or nadam_init_state(p.data)
         beta1, beta2 = group["betas"]
-        new, self.state[p] = nadam_step(p.data, p.grad, state, lr=group["lr"], beta1=beta1, beta2=beta2,
-                                        eps=group["eps"], weight_decay=group["weight_decay"],
-                                        momentum_decay=group["momentum_decay"],
-                                        decoupled_weight_decay=group["decoupled_weight_decay"],
-                                        maximize=group["maximize"])
-        self._write(p, new)
+        nadam_step(self._target(p), p.grad, state, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                   weight_decay=group["weight_decay"], momentum_decay=group["momentum_decay"],
+                   decoupled_weight_decay=group["decoupled_weight_decay"], maximize=group["maximize"],
+                   work=self._work)
+        self.state[p] = state

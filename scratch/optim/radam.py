@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from scratch.optim.adam import check_betas
-from scratch.optim.optimizer import Optimizer, add, addcmul, lerp, next_step
+from scratch.optim.optimizer import Optimizer, Workspace, addcmul, grad_for_step, lerp, next_step
 
 
 def radam_init_state(param):
@@ -29,32 +29,32 @@ def radam_init_state(param):
 
 
 def radam_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-               decoupled_weight_decay=False, maximize=False):
-    """One RAdam step. Pure: returns (new_param, new_state)."""
-    dt = param.dtype
-    step_t, t = next_step(state)
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param = np.asarray(param * (1 - lr * weight_decay), dtype=dt)
-        else:
-            g = add(g, param, weight_decay)
-    exp_avg = lerp(state["exp_avg"], g, 1 - beta1)
-    exp_avg_sq = addcmul(np.asarray(state["exp_avg_sq"] * beta2, dtype=dt), g, g, 1 - beta2)
+               decoupled_weight_decay=False, maximize=False, work=None):
+    """One RAdam step, in place like torch's: updates ``param`` and the arrays in ``state``
+    (``state["step"]`` is replaced). ``work``: a ``Workspace`` for temporaries."""
+    work = work or Workspace()
+    state["step"], t = next_step(state)
+    if weight_decay != 0 and decoupled_weight_decay:
+        np.multiply(param, 1 - lr * weight_decay, out=param)
+        weight_decay = 0.0
+    g = grad_for_step(param, grad, work, weight_decay, maximize)
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    lerp(exp_avg, g, 1 - beta1, out=exp_avg, work=work)
+    addcmul(np.multiply(exp_avg_sq, beta2, out=exp_avg_sq), g, g, 1 - beta2, out=exp_avg_sq, work=work)
     bias_correction1 = 1 - beta1 ** t
     bias_correction2 = 1 - beta2 ** t
-    m_hat = exp_avg / bias_correction1
+    update = np.divide(exp_avg, bias_correction1, out=work.get("update", param))  # m_hat
+    np.multiply(update, lr, out=update)
     rho_inf = 2 / (1 - beta2) - 1
     rho_t = rho_inf - 2 * t * (beta2 ** t) / bias_correction2
     if rho_t > 5.0:
         rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
         # torch writes scalar / tensor, which it evaluates as reciprocal(tensor) * scalar
-        adaptive_lr = (1 / (np.sqrt(exp_avg_sq) + eps)) * (bias_correction2 ** 0.5)
-        update = m_hat * lr * adaptive_lr * rect
-    else:
-        update = m_hat * lr
-    new = np.asarray(param - np.asarray(update, dtype=dt), dtype=dt)
-    return new, {"step": step_t, "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}
+        adaptive_lr = np.add(np.sqrt(exp_avg_sq, out=work.get("adaptive_lr", param)), eps,
+                             out=work.get("adaptive_lr", param))
+        np.multiply(np.divide(1, adaptive_lr, out=adaptive_lr), bias_correction2 ** 0.5, out=adaptive_lr)
+        np.multiply(np.multiply(update, adaptive_lr, out=update), rect, out=update)
+    np.subtract(param, update, out=param)
 
 
 class RAdam(Optimizer):
@@ -83,8 +83,7 @@ class RAdam(Optimizer):
     def _update(self, p, group):
         state = self.state.get(p) or radam_init_state(p.data)
         beta1, beta2 = group["betas"]
-        new, self.state[p] = radam_step(p.data, p.grad, state, lr=group["lr"], beta1=beta1, beta2=beta2,
-                                        eps=group["eps"], weight_decay=group["weight_decay"],
-                                        decoupled_weight_decay=group["decoupled_weight_decay"],
-                                        maximize=group["maximize"])
-        self._write(p, new)
+        radam_step(self._target(p), p.grad, state, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                   weight_decay=group["weight_decay"], decoupled_weight_decay=group["decoupled_weight_decay"],
+                   maximize=group["maximize"], work=self._work)
+        self.state[p] = state

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.optim.optimizer import Optimizer, add, addcdiv, addcmul, lerp, next_step
+from scratch.optim.optimizer import Optimizer, Workspace, add, addcdiv, addcmul, grad_for_step, lerp, next_step
 
 
 def rmsprop_init_state(param, momentum=0.0, centered=False):
@@ -31,28 +31,27 @@ def rmsprop_init_state(param, momentum=0.0, centered=False):
 
 
 def rmsprop_step(param, grad, state, *, lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, maximize=False):
-    """One RMSprop step. Pure: returns (new_param, new_state)."""
-    dt = param.dtype
-    new = dict(state)
-    new["step"], _ = next_step(state)
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = add(g, param, weight_decay)
-    sq = addcmul(np.asarray(state["square_avg"] * alpha, dtype=dt), g, g, 1 - alpha)
-    new["square_avg"] = sq
+                 centered=False, maximize=False, work=None):
+    """One RMSprop step, in place like torch's: updates ``param`` and the arrays in ``state``
+    (``state["step"]`` is replaced). ``work``: a ``Workspace`` for temporaries."""
+    work = work or Workspace()
+    state["step"], _ = next_step(state)
+    g = grad_for_step(param, grad, work, weight_decay, maximize)
+    sq = state["square_avg"]
+    addcmul(np.multiply(sq, alpha, out=sq), g, g, 1 - alpha, out=sq, work=work)
+    avg = work.get("avg", param)
     if centered:
-        ga = lerp(state["grad_avg"], g, 1 - alpha)
-        new["grad_avg"] = ga
-        avg = np.sqrt(addcmul(sq, ga, ga, -1))
+        ga = lerp(state["grad_avg"], g, 1 - alpha, out=state["grad_avg"], work=work)
+        np.sqrt(addcmul(sq, ga, ga, -1, out=avg, work=work), out=avg)
     else:
-        avg = np.sqrt(sq)
-    avg = np.asarray(avg + eps, dtype=dt)
+        np.sqrt(sq, out=avg)
+    np.add(avg, eps, out=avg)
     if momentum > 0:
-        buf = addcdiv(np.asarray(state["momentum_buffer"] * momentum, dtype=dt), g, avg, 1)
-        new["momentum_buffer"] = buf
-        return add(param, buf, -lr), new
-    return addcdiv(param, g, avg, -lr), new
+        buf = state["momentum_buffer"]
+        addcdiv(np.multiply(buf, momentum, out=buf), g, avg, 1, out=buf, work=work)
+        add(param, buf, -lr, out=param, work=work)
+    else:
+        addcdiv(param, g, avg, -lr, out=param, work=work)
 
 
 class RMSprop(Optimizer):
@@ -76,8 +75,7 @@ class RMSprop(Optimizer):
 
     def _update(self, p, group):
         state = self.state.get(p) or rmsprop_init_state(p.data, group["momentum"], group["centered"])
-        new, self.state[p] = rmsprop_step(p.data, p.grad, state, lr=group["lr"], alpha=group["alpha"],
-                                          eps=group["eps"], weight_decay=group["weight_decay"],
-                                          momentum=group["momentum"], centered=group["centered"],
-                                          maximize=group["maximize"])
-        self._write(p, new)
+        rmsprop_step(self._target(p), p.grad, state, lr=group["lr"], alpha=group["alpha"], eps=group["eps"],
+                     weight_decay=group["weight_decay"], momentum=group["momentum"], centered=group["centered"],
+                     maximize=group["maximize"], work=self._work)
+        self.state[p] = state

@@ -19,23 +19,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.optim.optimizer import Optimizer, add
+from scratch.optim.optimizer import Optimizer, Workspace, add, grad_for_step
 
 
 def sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
-             nesterov=False, maximize=False):
-    """One SGD step on one parameter. Pure: returns (new_param, new_momentum_buffer or None)."""
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = add(g, param, weight_decay)
+             nesterov=False, maximize=False, work=None):
+    """One SGD step on one parameter, in place like torch's ``_single_tensor_sgd``: updates ``param``
+    and ``momentum_buffer``; returns the buffer (a new array on the first step; None without
+    momentum). ``work``: a ``Workspace`` for temporaries (a fresh one when None)."""
+    work = work or Workspace()
+    g = grad_for_step(param, grad, work, weight_decay, maximize)
     buf = None
     if momentum != 0:
         if momentum_buffer is None:
             buf = np.array(g, copy=True)
         else:
-            buf = add(np.asarray(momentum_buffer * momentum, dtype=param.dtype), g, 1 - dampening)
-        g = add(g, buf, momentum) if nesterov else buf
-    return add(param, g, -lr), buf
+            buf = np.multiply(momentum_buffer, momentum, out=momentum_buffer)
+            add(buf, g, 1 - dampening, out=buf, work=work)
+        g = add(g, buf, momentum, out=work.get("grad", grad), work=work) if nesterov else buf
+    add(param, g, -lr, out=param, work=work)
+    return buf
 
 
 def course_momentum_step(param, grad, velocity=None, *, lr, momentum):
@@ -75,9 +78,8 @@ class SGD(Optimizer):
     def _update(self, p, group):
         momentum = group["momentum"]
         old = self.state.get(p, {}).get("momentum_buffer") if momentum != 0 else None
-        new, buf = sgd_step(p.data, p.grad, old, lr=group["lr"], momentum=momentum,
-                            dampening=group["dampening"], weight_decay=group["weight_decay"],
-                            nesterov=group["nesterov"], maximize=group["maximize"])
-        self._write(p, new)
+        buf = sgd_step(self._target(p), p.grad, old, lr=group["lr"], momentum=momentum,
+                       dampening=group["dampening"], weight_decay=group["weight_decay"],
+                       nesterov=group["nesterov"], maximize=group["maximize"], work=self._work)
         if momentum != 0:
             self.state.setdefault(p, {})["momentum_buffer"] = buf
