@@ -54,6 +54,17 @@ def adam_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weigh
     addcdiv(param, m, denom, -step_size, out=param, work=work)
 
 
+def validate_adam_family(hp: dict) -> None:
+    """torch's checks shared by Adam, AdamW, Adamax, NAdam and RAdam, in torch's order and wording."""
+    if not 0.0 <= hp["lr"]:
+        raise ValueError(f"Invalid learning rate: {hp['lr']}")
+    if not 0.0 <= hp["eps"]:
+        raise ValueError(f"Invalid epsilon value: {hp['eps']}")
+    check_betas(hp["betas"])
+    if not 0.0 <= hp["weight_decay"]:
+        raise ValueError(f"Invalid weight_decay value: {hp['weight_decay']}")
+
+
 def check_betas(betas):
     b1, b2 = betas
     if not 0.0 <= b1 < 1.0:
@@ -79,15 +90,7 @@ class Adam(Optimizer):
         defaults["betas"] = tuple(betas)
         super().__init__(params, defaults)
 
-    @staticmethod
-    def _validate(hp):
-        if not 0.0 <= hp["lr"]:
-            raise ValueError(f"Invalid learning rate: {hp['lr']}")
-        if not 0.0 <= hp["eps"]:
-            raise ValueError(f"Invalid epsilon value: {hp['eps']}")
-        check_betas(hp["betas"])
-        if not 0.0 <= hp["weight_decay"]:
-            raise ValueError(f"Invalid weight_decay value: {hp['weight_decay']}")
+    _validate = staticmethod(validate_adam_family)
 
     def _update(self, p, group):
         state = self.state.get(p) or adam_init_state(p.data, group["amsgrad"])

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.optim.adam import check_betas
+from scratch.optim.adam import validate_adam_family
 from scratch.optim.optimizer import Optimizer, Workspace, addcdiv, addcmul, grad_for_step, lerp, next_step
 
 
@@ -67,13 +67,7 @@ class NAdam(Optimizer):
 
     @staticmethod
     def _validate(hp):
-        if not 0.0 <= hp["lr"]:
-            raise ValueError(f"Invalid learning rate: {hp['lr']}")
-        if not 0.0 <= hp["eps"]:
-            raise ValueError(f"Invalid epsilon value: {hp['eps']}")
-        check_betas(hp["betas"])
-        if not 0.0 <= hp["weight_decay"]:
-            raise ValueError(f"Invalid weight_decay value: {hp['weight_decay']}")
+        validate_adam_family(hp)
         if not 0.0 <= hp["momentum_decay"]:
             raise ValueError(f"Invalid momentum_decay value: {hp['momentum_decay']}")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.optim.adam import check_betas
+from scratch.optim.adam import validate_adam_family
 from scratch.optim.optimizer import Optimizer, Workspace, addcmul, grad_for_step, lerp, next_step
 
 
@@ -70,15 +70,7 @@ class RAdam(Optimizer):
         self._validate(defaults)
         super().__init__(params, defaults)
 
-    @staticmethod
-    def _validate(hp):
-        if not 0.0 <= hp["lr"]:
-            raise ValueError(f"Invalid learning rate: {hp['lr']}")
-        if not 0.0 <= hp["eps"]:
-            raise ValueError(f"Invalid epsilon value: {hp['eps']}")
-        check_betas(hp["betas"])
-        if not 0.0 <= hp["weight_decay"]:
-            raise ValueError(f"Invalid weight_decay value: {hp['weight_decay']}")
+    _validate = staticmethod(validate_adam_family)
 
     def _update(self, p, group):
         state = self.state.get(p) or radam_init_state(p.data)
