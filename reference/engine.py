@@ -169,14 +169,23 @@ def run_case(spec: Spec, case: Case, dtype: str = "float64", device: str = "cpu"
     raise ValueError(f"spec {spec.name!r}: unknown kind {spec.kind!r}")
 
 
+def measure(trace, spec: Spec, case: Case, dtype: str, device: str):
+    """Run a family's ``trace`` function: the reference trace for ``dtype`` and the measured
+    rounding allowance ``noise_of(key)`` (float32 vs float64 on the same float32 data, at the
+    case's point and ``MC_SAMPLES - 1`` nearby ones; see the module docstring)."""
+    with strict_precision():
+        pairs = [(trace(spec, case, "float32", device, perturb=k),
+                  trace(spec, case, "float64", device, perturb=k, round_to="float32"))
+                 for k in range(MC_SAMPLES)]
+        ref = trace(spec, case, "float64", device) if dtype == "float64" else pairs[0][0]
+    return ref, lambda key: rounding_noise(key, pairs, dtype)
+
+
 def run_module_case(spec: Spec, case: Case, dtype: str = "float64", device: str = "cpu", candidate=None) -> list[Record]:
     """The module engine (see the module docstring)."""
+    ref, noise_of = measure(trace_twin, spec, case, dtype, device)
     with strict_precision():
-        pairs = [(trace_twin(spec, case, "float32", device, perturb=k),
-                  trace_twin(spec, case, "float64", device, perturb=k, round_to="float32"))
-                 for k in range(MC_SAMPLES)]
-        ref = trace_twin(spec, case, "float64", device) if dtype == "float64" else pairs[0][0]
-        return _replay(spec, case, dtype, device, candidate, ref, lambda key: rounding_noise(key, pairs, dtype))
+        return _replay(spec, case, dtype, device, candidate, ref, noise_of)
 
 
 def _replay(spec, case, dtype, device, candidate, ref: Trace, noise_of) -> list[Record]:

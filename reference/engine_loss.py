@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from reference.compare import Record, compare, failed_record
-from reference.convert import cast, strict_precision, to_numpy, to_torch
-from reference.engine import EXACT, MC_SAMPLES, Trace, rounding_noise
+from reference.convert import cast, to_numpy, to_torch
+from reference.engine import EXACT, Trace, measure
 from reference.spec import Case, Spec
 
 STEP = "call 1"
@@ -86,12 +86,8 @@ def trace_loss_twin(spec: Spec, case: Case, dtype: str, device: str = "cpu", per
 def run_loss_case(spec: Spec, case: Case, dtype: str = "float64", device: str = "cpu",
                   candidate=None) -> list[Record]:
     """Compare ``candidate`` (default: the spec's scratch class) with the torch loss on ``case``."""
-    with strict_precision():
-        pairs = [(trace_loss_twin(spec, case, "float32", device, perturb=k),
-                  trace_loss_twin(spec, case, "float64", device, perturb=k, round_to="float32"))
-                 for k in range(MC_SAMPLES)]
-        ref = trace_loss_twin(spec, case, "float64", device) if dtype == "float64" else pairs[0][0]
-    return _replay(spec, case, dtype, device, candidate, ref, lambda key: rounding_noise(key, pairs, dtype))
+    ref, noise_of = measure(trace_loss_twin, spec, case, dtype, device)
+    return _replay(spec, case, dtype, device, candidate, ref, noise_of)
 
 
 def _replay(spec, case, dtype, device, candidate, ref: Trace, noise_of) -> list[Record]:

@@ -28,8 +28,8 @@ import numpy as np
 import torch
 
 from reference.compare import DEFAULT_TOLERANCES, Record, compare, failed_record
-from reference.convert import cast, strict_precision, to_numpy, to_torch, torch_dtype
-from reference.engine import EXACT, MC_SAMPLES, Trace, _perturb, rounding_noise
+from reference.convert import cast, to_numpy, to_torch
+from reference.engine import EXACT, Trace, _perturb, measure
 from reference.spec import Case, Spec
 
 _CYCLED = ("momentum", "betas")  # group entries a scheduler may change besides lr (OneCycleLR)
@@ -94,12 +94,8 @@ def trace_trajectory_twin(spec: Spec, case: Case, dtype: str, device: str = "cpu
 
 def run_trajectory_case(spec: Spec, case: Case, dtype: str = "float64", device: str = "cpu",
                         candidate=None) -> list[Record]:
-    with strict_precision():
-        pairs = [(trace_trajectory_twin(spec, case, "float32", device, perturb=k),
-                  trace_trajectory_twin(spec, case, "float64", device, perturb=k, round_to="float32"))
-                 for k in range(MC_SAMPLES)]
-        ref = trace_trajectory_twin(spec, case, "float64", device) if dtype == "float64" else pairs[0][0]
-    return _replay(spec, case, dtype, device, candidate, ref, lambda key: rounding_noise(key, pairs, dtype))
+    ref, noise_of = measure(trace_trajectory_twin, spec, case, dtype, device)
+    return _replay(spec, case, dtype, device, candidate, ref, noise_of)
 
 
 def _as_number(v):
