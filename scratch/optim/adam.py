@@ -28,12 +28,11 @@ def adam_init_state(param, amsgrad=False):
     return state
 
 
-def adam_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, amsgrad=False,
-              maximize=False, decoupled_weight_decay=False, work=None):
-    """One Adam (AdamW when decoupled_weight_decay) step, in place like torch's
-    ``_single_tensor_adam``: updates ``param`` and the arrays in ``state`` (``state["step"]`` is
-    replaced by the incremented counter). ``work``: a ``Workspace`` for temporaries."""
-    work = work or Workspace()
+def update_moments(param, grad, state, *, lr, beta1, beta2, weight_decay, decoupled_weight_decay, maximize,
+                   work) -> float:
+    """The part Adam, AdamW and RAdam share, in torch's order: step += 1; decoupled decay
+    p *= 1 - lr*wd (or L2: g += wd*p); m = lerp(m, g, 1 - b1); v = b2*v + (1 - b2)*g*g.
+    Updates ``param`` and ``state`` in place; returns the step count t."""
     state["step"], t = next_step(state)
     if weight_decay != 0 and decoupled_weight_decay:
         np.multiply(param, 1 - lr * weight_decay, out=param)
@@ -42,6 +41,18 @@ def adam_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weigh
     m, v = state["exp_avg"], state["exp_avg_sq"]
     lerp(m, g, 1 - beta1, out=m, work=work)
     addcmul(np.multiply(v, beta2, out=v), g, g, 1 - beta2, out=v, work=work)
+    return t
+
+
+def adam_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, amsgrad=False,
+              maximize=False, decoupled_weight_decay=False, work=None):
+    """One Adam (AdamW when decoupled_weight_decay) step, in place like torch's
+    ``_single_tensor_adam``: updates ``param`` and the arrays in ``state`` (``state["step"]`` is
+    replaced by the incremented counter). ``work``: a ``Workspace`` for temporaries."""
+    work = work or Workspace()
+    t = update_moments(param, grad, state, lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay,
+                       decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, work=work)
+    m, v = state["exp_avg"], state["exp_avg_sq"]
     bias_correction1 = 1 - beta1 ** t
     bias_correction2 = 1 - beta2 ** t
     step_size = lr / bias_correction1

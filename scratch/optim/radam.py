@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.optim.adam import validate_adam_family
+from scratch.optim.adam import update_moments, validate_adam_family
 from scratch.optim.optimizer import Optimizer, Workspace, addcmul, grad_for_step, lerp, next_step
 
 
@@ -33,14 +33,9 @@ def radam_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weig
     """One RAdam step, in place like torch's: updates ``param`` and the arrays in ``state``
     (``state["step"]`` is replaced). ``work``: a ``Workspace`` for temporaries."""
     work = work or Workspace()
-    state["step"], t = next_step(state)
-    if weight_decay != 0 and decoupled_weight_decay:
-        np.multiply(param, 1 - lr * weight_decay, out=param)
-        weight_decay = 0.0
-    g = grad_for_step(param, grad, work, weight_decay, maximize)
+    t = update_moments(param, grad, state, lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay,
+                       decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, work=work)
     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-    lerp(exp_avg, g, 1 - beta1, out=exp_avg, work=work)
-    addcmul(np.multiply(exp_avg_sq, beta2, out=exp_avg_sq), g, g, 1 - beta2, out=exp_avg_sq, work=work)
     bias_correction1 = 1 - beta1 ** t
     bias_correction2 = 1 - beta2 ** t
     update = np.divide(exp_avg, bias_correction1, out=work.get("update", param))  # m_hat
