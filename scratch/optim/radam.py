@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from scratch.optim.adam import update_moments, validate_adam_family
-from scratch.optim.optimizer import Optimizer, Workspace, addcmul, grad_for_step, lerp, next_step
+from scratch.optim.optimizer import Optimizer, Workspace
 
 
 def radam_init_state(param):
