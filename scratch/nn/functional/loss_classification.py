@@ -24,8 +24,8 @@ from scratch.nn.functional._loss_checks import (
 # -- class indices: nll_loss and cross_entropy ------------------------------------------------------------
 
 def _log_softmax(x2):
-    z = x2 - x2.max(axis=1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    z = np.subtract(x2, x2.max(axis=1, keepdims=True))  # one buffer, updated in place
+    return np.subtract(z, np.log(np.exp(z).sum(axis=1, keepdims=True)), out=z)
 
 
 def _picked(x2, t, weight, ignore_index):
@@ -72,15 +72,19 @@ def nll_loss_backward(grad, input, target, weight=None, ignore_index=-100, reduc
     return class_unlayout(_nll_core_backward(g, x2, t, w, ignore_index, reduction, total), input)
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, *,
+                  _keep=None):
     """log_softmax over the class dim (max-shifted), then nll_loss; or, for a float target shaped
     like input (probabilities), -sum_c w_c t'_c logp_c with t' = (1 - eps) t + eps / C.
-    Class indices with eps > 0: (1 - eps) nll + eps / C * sum_c w_c (-logp_c), both over sum(w[y])."""
+    Class indices with eps > 0: (1 - eps) nll + eps / C * sum_c w_c (-logp_c), both over sum(w[y]).
+    ``_keep``: a dict that receives log_softmax(input) as "logp" (CrossEntropyLoss hands it to backward)."""
     x2, t, lead, soft = class_layout(input, target, "cross_entropy", ignore_index, True)
     check_reduction(reduction)
     _check_smoothing(label_smoothing, soft, ignore_index)
     w = weight_as(weight, x2, "cross_entropy")
     logp = _log_softmax(x2)
+    if _keep is not None:
+        _keep["logp"] = logp
     C, eps = x2.shape[1], float(label_smoothing)
     if soft:
         tp = t * (1 - eps) + eps / C if eps > 0 else t
@@ -99,11 +103,12 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 
 
 def cross_entropy_backward(grad, input, target, weight=None, ignore_index=-100, reduction="mean",
-                           label_smoothing=0.0):
-    """dL/dinput = G - softmax * sum_c G, G = dL/dlogp (log_softmax's backward)."""
+                           label_smoothing=0.0, *, _logp=None):
+    """dL/dinput = G - softmax * sum_c G, G = dL/dlogp (log_softmax's backward), softmax = exp(logp).
+    ``_logp``: log_softmax(input) kept from forward (cross_entropy's ``_keep``), not recomputed."""
     x2, t, lead, soft = class_layout(input, target, "cross_entropy", ignore_index, True)
     w = weight_as(weight, x2, "cross_entropy")
-    logp = _log_softmax(x2)
+    logp = _log_softmax(x2) if _logp is None else _logp
     C, eps = x2.shape[1], float(label_smoothing)
     g = np.broadcast_to(np.asarray(1.0 if grad is None else grad, x2.dtype).reshape(-1), (len(x2),))
     if soft:
@@ -119,8 +124,10 @@ def cross_entropy_backward(grad, input, target, weight=None, ignore_index=-100, 
                 gs = np.where(t != ignore_index, gs / total if reduction == "mean" else gs, 0)
                 G = G + (-(gs[:, None] * w) if w is not None else -gs[:, None])
     with _quiet():
-        gx = G - np.exp(logp) * G.sum(axis=1, keepdims=True)
-    return class_unlayout(gx.astype(x2.dtype), input)
+        gx = np.exp(logp)  # the softmax, one buffer for the rest
+        np.multiply(gx, G.sum(axis=1, keepdims=True), out=gx)
+        np.subtract(G, gx, out=gx)
+    return class_unlayout(gx.astype(x2.dtype, copy=False), input)
 
 
 def _sum_or_mean(per, reduction, count):

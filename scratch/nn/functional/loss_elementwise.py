@@ -15,6 +15,9 @@ import numpy as np
 from scratch.nn.functional._loss_checks import (
     LossInputError, _quiet, _reduce, _upstream, check_elementwise, floats,
 )
+# np.where's per-element branch mispredicts on random data (8x a multiply): select by bit masks,
+# and write into fresh buffers (out=) instead of chaining temporaries
+from scratch.nn.functional.activation import _new, _where_into
 
 
 # -- elementwise regression losses ------------------------------------------------------------------------
@@ -60,9 +63,15 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     if beta == 0:
         return l1_loss(input, target, reduction)
     x, y = check_elementwise(input, target, "smooth_l1_loss", reduction)
-    z, b = np.abs(x - y), x.dtype.type(beta)
+    z, b = _new(np.subtract(x, y)), x.dtype.type(beta)
+    np.abs(z, out=z)
     with _quiet():  # a beta that rounds to 0 in float32: the quadratic branch is never taken
-        return _reduce(np.where(z < b, 0.5 * z * z / b, z - 0.5 * b).astype(x.dtype), reduction)
+        quad = _new(np.multiply(0.5, z))
+        np.multiply(quad, z, out=quad)
+        np.divide(quad, b, out=quad)
+        inside = z < b
+        lin = np.subtract(z, 0.5 * b, out=z)
+        return _reduce(_where_into(inside, quad, lin).astype(x.dtype, copy=False), reduction)
 
 
 def _norm_and_grad(grad, x, reduction):
@@ -79,19 +88,29 @@ def smooth_l1_loss_backward(grad, input, target, reduction="mean", beta=1.0):
     if beta == 0:
         return l1_loss_backward(grad, input, target, reduction)
     x, y = check_elementwise(input, target, "smooth_l1_loss", reduction)
-    d, b = x - y, x.dtype.type(beta)
+    d, b = _new(x - y), x.dtype.type(beta)
     norm, g = _norm_and_grad(grad, x, reduction)
     if b == 0:
         return (np.sign(d) * norm * g).astype(x.dtype)
-    return np.where(d <= -b, -norm * g, np.where(d >= b, norm * g, norm * d * g / b)).astype(x.dtype)
+    out = _new(np.multiply(norm, d))
+    np.multiply(out, g, out=out)
+    np.divide(out, b, out=out)
+    _where_into(d >= b, norm * g, out)
+    return _where_into(d <= -b, -norm * g, out).astype(x.dtype, copy=False)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
     """|d| < delta ? 0.5 d^2 : delta (|d| - 0.5 delta) = delta x smooth_l1(beta=delta)."""
     _check_positive(delta, "huber_loss", "delta")
     x, y = check_elementwise(input, target, "huber_loss", reduction)
-    z, dl = np.abs(x - y), x.dtype.type(delta)
-    return _reduce(np.where(z < dl, 0.5 * z * z, dl * (z - 0.5 * dl)).astype(x.dtype), reduction)
+    z, dl = _new(np.subtract(x, y)), x.dtype.type(delta)
+    np.abs(z, out=z)
+    quad = _new(np.multiply(0.5, z))
+    np.multiply(quad, z, out=quad)
+    inside = z < dl
+    lin = np.subtract(z, 0.5 * dl, out=z)
+    np.multiply(dl, lin, out=lin)
+    return _reduce(_where_into(inside, quad, lin).astype(x.dtype, copy=False), reduction)
 
 
 def huber_loss_backward(grad, input, target, reduction="mean", delta=1.0):
@@ -100,7 +119,10 @@ def huber_loss_backward(grad, input, target, reduction="mean", delta=1.0):
     x, y = check_elementwise(input, target, "huber_loss", reduction)
     d, dl = x - y, x.dtype.type(delta)
     norm, g = _norm_and_grad(grad, x, reduction)
-    return np.where(d <= -dl, -norm * g * dl, np.where(d >= dl, norm * g * dl, norm * d * g)).astype(x.dtype)
+    out = _new(np.multiply(norm, d))
+    np.multiply(out, g, out=out)
+    _where_into(d >= dl, norm * g * dl, out)
+    return _where_into(d <= -dl, -norm * g * dl, out).astype(x.dtype, copy=False)
 
 
 def _check_positive(v, name, what, allow_zero=False):

@@ -32,7 +32,8 @@ def batch_stats(x):
     """Per-channel (mean, biased variance, n)."""
     axes = _axes(x)
     mean = x.mean(axis=axes)
-    var = ((x - _bcast(mean, x)) ** 2).mean(axis=axes)
+    d = x - _bcast(mean, x)
+    var = np.square(d, out=d).mean(axis=axes)  # in place: one buffer
     n = x.size // x.shape[1]
     return mean, var, n
 
@@ -40,12 +41,13 @@ def batch_stats(x):
 def batch_norm_forward(x, mean, var, weight=None, bias=None, eps=1e-5):
     """Normalize with the given per-channel mean/var; returns (y, xhat, inv_std)."""
     inv_std = 1 / np.sqrt(var + eps)
-    xhat = (x - _bcast(mean, x)) * _bcast(inv_std, x)
+    xhat = x - _bcast(mean, x)
+    np.multiply(xhat, _bcast(inv_std, x), out=xhat)
     y = xhat
     if weight is not None:
         y = y * _bcast(weight, x)
     if bias is not None:
-        y = y + _bcast(bias, x)
+        y = np.add(y, _bcast(bias, x), out=y) if weight is not None else y + _bcast(bias, x)
     return y, xhat, inv_std
 
 
@@ -61,9 +63,11 @@ def batch_norm_backward(grad_output, xhat, inv_std, weight=None, batch_statistic
     scale = inv_std if weight is None else weight * inv_std
     if batch_statistics:
         n = grad_output.size // grad_output.shape[1]
-        grad_input = _bcast(scale / n, xhat) * (
-            n * grad_output - _bcast(g_sum, xhat) - xhat * _bcast(gx_sum, xhat)
-        )
+        # (n g - sum g - xhat sum(g xhat)) scale / n, in one buffer plus one temporary
+        grad_input = n * grad_output
+        np.subtract(grad_input, _bcast(g_sum, xhat), out=grad_input)
+        np.subtract(grad_input, xhat * _bcast(gx_sum, xhat), out=grad_input)
+        np.multiply(_bcast(scale / n, xhat), grad_input, out=grad_input)
     else:
         grad_input = grad_output * _bcast(scale, xhat)
     return grad_input, gx_sum, g_sum

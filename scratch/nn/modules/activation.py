@@ -10,6 +10,7 @@ import numpy as np
 
 from scratch import _checks
 from scratch.nn import functional as F
+from scratch.nn.functional import activation as FA
 from scratch.nn.modules.module import Module
 from scratch.nn.parameter import Parameter
 
@@ -87,10 +88,11 @@ class SiLU(_Elementwise):
         self.inplace = inplace
 
     def _f(self, x):
-        return F.silu(x)
+        self._s = F.sigmoid(x)  # kept for backward: saves an exp
+        return x * self._s
 
     def _df(self, g, x, y):
-        return F.silu_backward(g, x)
+        return F.silu_backward(g, x, self._s)
 
 
 class GELU(_Elementwise):
@@ -101,10 +103,15 @@ class GELU(_Elementwise):
         self.approximate = approximate
 
     def _f(self, x):
-        return F.gelu(x, self.approximate)
+        if self.approximate == "tanh":
+            return F.gelu(x, "tanh")
+        self._cdf = FA.normal_cdf(x)  # kept for backward: saves the erf
+        return x * self._cdf
 
     def _df(self, g, x, y):
-        return F.gelu_backward(g, x, self.approximate)
+        if self.approximate == "tanh":
+            return F.gelu_backward(g, x, "tanh")
+        return F.gelu_backward(g, x, cdf=self._cdf)
 
 
 class PReLU(Module):

@@ -61,9 +61,9 @@ class BatchNorm1d(Module):
     def forward(self, x):
         self._check(x)
         f64 = np.float64
-        w = None if self.weight is None else self.weight.data.astype(f64)
-        b = None if self.bias is None else self.bias.data.astype(f64)
-        x64 = x.astype(f64)
+        w = None if self.weight is None else self.weight.data.astype(f64, copy=False)
+        b = None if self.bias is None else self.bias.data.astype(f64, copy=False)
+        x64 = x.astype(f64, copy=False)  # no copy for float64 input: the kernels do not write to it
         self._batch_statistics = self.training or not self.track_running_stats
         if self._batch_statistics:
             mean, var, n = F.batch_stats(x64)
@@ -75,11 +75,11 @@ class BatchNorm1d(Module):
         else:
             mean, var = self.running_mean.astype(f64), self.running_var.astype(f64)
         y, self._xhat, self._inv_std = F.batch_norm_forward(x64, mean, var, w, b, self.eps)
-        return y.astype(x.dtype)
+        return y.astype(x.dtype, copy=False)
 
     def backward(self, grad_output):
-        w = None if self.weight is None else self.weight.data.astype(np.float64)
-        gx, gw, gb = F.batch_norm_backward(grad_output.astype(np.float64), self._xhat, self._inv_std, w,
+        w = None if self.weight is None else self.weight.data.astype(np.float64, copy=False)
+        gx, gw, gb = F.batch_norm_backward(grad_output.astype(np.float64, copy=False), self._xhat, self._inv_std, w,
                                            self._batch_statistics)
         if self.weight is not None:
             self.weight.accumulate_grad(gw)

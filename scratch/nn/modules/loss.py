@@ -105,11 +105,13 @@ class CrossEntropyLoss(_WeightedLoss):
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def _f(self, x, t):
-        return FL.cross_entropy(x, t, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
+        self._keep = {}  # log_softmax(x) from forward: backward needs it, no recomputation
+        return FL.cross_entropy(x, t, self.weight, self.ignore_index, self.reduction, self.label_smoothing,
+                                _keep=self._keep)
 
     def _df(self, g, x, t):
         return FL.cross_entropy_backward(g, x, t, self.weight, self.ignore_index, self.reduction,
-                                         self.label_smoothing)
+                                         self.label_smoothing, _logp=self._keep.get("logp"))
 
 
 class MultiMarginLoss(_WeightedLoss):
