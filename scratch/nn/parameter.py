@@ -27,11 +27,15 @@ class Parameter:
     def dtype(self):
         return self.data.dtype
 
-    def accumulate_grad(self, g: np.ndarray) -> None:
-        """torch's rule: the first backward sets ``grad``; later ones add to it."""
-        g = np.asarray(g, dtype=self.data.dtype).reshape(self.data.shape)
+    def accumulate_grad(self, g: np.ndarray, owned: bool = False) -> None:
+        """torch's rule: the first backward sets ``grad``; later ones add to it.
+        ``owned=True`` says ``g`` is a fresh array nobody else holds (a GEMM's result), so the
+        first backward may keep it instead of copying it."""
+        g = np.asarray(g, dtype=self.data.dtype)
+        if g.shape != self.data.shape:
+            g = g.reshape(self.data.shape)
         if self.grad is None:
-            self.grad = g.copy()
+            self.grad = g if owned else g.copy()
         else:
             self.grad += g
 

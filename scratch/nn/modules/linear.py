@@ -22,9 +22,9 @@ def _check_affine_input(x, weight, in_features, name):
 
 
 def _accumulate_affine(module, grad_weight, grad_bias):
-    module.weight.accumulate_grad(grad_weight)
+    module.weight.accumulate_grad(grad_weight, owned=True)  # fresh from linear_backward's GEMM
     if module.bias is not None:
-        module.bias.accumulate_grad(grad_bias)
+        module.bias.accumulate_grad(grad_bias, owned=True)
 
 
 class Linear(Module):

@@ -12,6 +12,8 @@ module follows (and ``reference.verify`` accepts from users):
 
 from __future__ import annotations
 
+import functools
+
 from collections import OrderedDict
 from typing import Iterator
 
@@ -224,6 +226,12 @@ class Sequential(Module):
 
 
 def _skips_input_grad(module) -> bool:
+    return _accepts_input_grad(type(module))
+
+
+@functools.lru_cache(maxsize=None)
+def _accepts_input_grad(cls) -> bool:
+    """Once per class: inspecting a signature costs more than a small layer's backward."""
     import inspect
 
-    return "input_grad" in inspect.signature(module.backward).parameters
+    return "input_grad" in inspect.signature(cls.backward).parameters
