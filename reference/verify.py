@@ -36,7 +36,7 @@ from reference.registry import REGISTRY, get_spec
 from reference.spec import BUFFERS, STOCHASTIC
 
 # a run of the default examples stays well under 20 s on 2 cores for every kind
-DEFAULT_EXAMPLES = {"module": 40, "loss": 60, "optimizer": 40, "scheduler": 15, "init": 10}
+DEFAULT_EXAMPLES = {"module": 30, "loss": 40, "optimizer": 40, "scheduler": 15, "init": 10}
 
 # what each kind's candidate must provide (attributes of the class)
 PROTOCOL = {
