@@ -1,0 +1,67 @@
+"""The fused multiply-adds behind scratch's optimizers (add with alpha, addcmul, lerp) against
+torch's CPU kernels, bit for bit, on the cases that separate one rounding from two:
+cancellation (x*y close to -c), halfway ties, huge and tiny values, inf and NaN."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from scratch.optim.optimizer import add, addcmul, lerp
+
+# the hard cases include inf and NaN on purpose; NumPy warns where torch silently gives NaN
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+
+def _hard_cases(dtype, n=20_000, seed=0):
+    rng = np.random.default_rng(seed)
+    t1 = rng.standard_normal(n)
+    t2 = rng.standard_normal(n)
+    a = rng.standard_normal(n)
+    k = n // 4
+    a[:k] = -(t1[:k] * t2[:k]) * (1 + rng.standard_normal(k) * 1e-9)   # cancellation
+    t1[k:2 * k] = 1 + 2.0 ** -27 * rng.integers(1, 4, k)               # products near halfway points
+    t2[k:2 * k] = 1 - 2.0 ** -27 * rng.integers(1, 4, k)
+    a[k:2 * k] = -1.0
+    t1[2 * k:2 * k + 8] = [1e300, 1e-300, np.inf, np.nan, 0.0, -0.0, 2.0 ** 996, 5e-324]
+    return a.astype(dtype), t1.astype(dtype), t2.astype(dtype)
+
+
+def _same_bits(got, want):
+    got, want = np.asarray(got), np.asarray(want)
+    both_nan = np.isnan(got) & np.isnan(want)
+    return bool(np.all(both_nan | (got.view(np.uint8).reshape(got.size, -1) ==
+                                   want.view(np.uint8).reshape(want.size, -1)).all(axis=1)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("value", [1.0, 0.001, -0.9])
+def test_addcmul_matches_torch_bitwise(dtype, value):
+    a, t1, t2 = _hard_cases(dtype)
+    want = torch.from_numpy(a).addcmul(torch.from_numpy(t1), torch.from_numpy(t2), value=value).numpy()
+    assert _same_bits(addcmul(a, t1, t2, value), want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("alpha", [0.1, -3.0, 1e-8])
+def test_add_with_alpha_matches_torch_bitwise(dtype, alpha):
+    a, b, _ = _hard_cases(dtype, seed=1)
+    want = torch.from_numpy(a).add(torch.from_numpy(b), alpha=alpha).numpy()
+    assert _same_bits(add(a, b, alpha), want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weight", [0.1, 0.5, 0.999])
+def test_lerp_matches_torch_bitwise(dtype, weight):
+    a, b, _ = _hard_cases(dtype, seed=2)
+    want = torch.from_numpy(a).lerp(torch.from_numpy(b), weight).numpy()
+    assert _same_bits(lerp(a, b, weight), want)
+
+
+def test_two_roundings_are_told_apart():
+    """The check has teeth: a + v*t1*t2 with the product rounded first differs from torch."""
+    a, t1, t2 = _hard_cases(np.float64)
+    want = torch.from_numpy(a).addcmul(torch.from_numpy(t1), torch.from_numpy(t2), value=1.0).numpy()
+    with np.errstate(invalid="ignore", over="ignore"):
+        assert not _same_bits(a + t1 * t2, want)
