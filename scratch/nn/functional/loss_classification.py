@@ -32,8 +32,10 @@ def _picked(x2, t, weight, ignore_index):
     """(keep mask, safe target, w[y] with 0 on dropped rows, x[r, y_r])."""
     keep = t != ignore_index
     safe = np.where(keep, t, 0)
-    w = np.ones(len(t), x2.dtype) if weight is None else weight[safe]
-    return keep, safe, np.where(keep, w, 0).astype(x2.dtype), np.take_along_axis(x2, safe[:, None], 1)[:, 0]
+    # keep as 0/1 is the unit weight with 0 on dropped rows; plain (row, class) indexing: take_along_axis
+    # builds broadcast index arrays first, several times the cost for one element per row
+    w = keep.astype(x2.dtype) if weight is None else np.where(keep, weight[safe], 0).astype(x2.dtype)
+    return keep, safe, w, x2[np.arange(len(t)), safe]
 
 
 def _nll_core(x2, t, weight, ignore_index, reduction):
@@ -52,22 +54,26 @@ def _nll_core_backward(g_rows, x2, t, weight, ignore_index, reduction, total):
         coef = -(g_rows / total) if reduction == "mean" else -g_rows
         vals = np.where(keep, coef * w if weight is not None else coef, 0).astype(x2.dtype)
     G = np.zeros_like(x2)
-    np.put_along_axis(G, safe[:, None], vals[:, None], 1)
+    G[np.arange(len(t)), safe] = vals  # one entry per row (put_along_axis's result, without its index arrays)
     return G
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
-    """-w[y] * input[y] per sample (input holds log-probabilities along dim 1)."""
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean", *, _keep=None):
+    """-w[y] * input[y] per sample (input holds log-probabilities along dim 1).
+    ``_keep``: a dict that receives sum(w[y]) as "total" (NLLLoss hands it to backward)."""
     x2, t, lead = class_layout(input, target, "nll_loss", ignore_index)
     check_reduction(reduction)
-    loss, _ = _nll_core(x2, t, weight_as(weight, x2, "nll_loss"), ignore_index, reduction)
+    loss, total = _nll_core(x2, t, weight_as(weight, x2, "nll_loss"), ignore_index, reduction)
+    if _keep is not None:
+        _keep["total"] = total
     return loss.reshape(lead) if reduction == "none" else loss
 
 
-def nll_loss_backward(grad, input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss_backward(grad, input, target, weight=None, ignore_index=-100, reduction="mean", *, _total=None):
+    """``_total``: sum(w[y]) kept from forward (nll_loss's ``_keep``), not recomputed."""
     x2, t, lead = class_layout(input, target, "nll_loss", ignore_index)
     w = weight_as(weight, x2, "nll_loss")
-    _, total = _nll_core(x2, t, w, ignore_index, reduction)
+    total = _nll_core(x2, t, w, ignore_index, reduction)[1] if _total is None else _total
     g = np.broadcast_to(np.asarray(1.0 if grad is None else grad, x2.dtype).reshape(-1), (len(t),))
     return class_unlayout(_nll_core_backward(g, x2, t, w, ignore_index, reduction, total), input)
 
@@ -77,7 +83,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """log_softmax over the class dim (max-shifted), then nll_loss; or, for a float target shaped
     like input (probabilities), -sum_c w_c t'_c logp_c with t' = (1 - eps) t + eps / C.
     Class indices with eps > 0: (1 - eps) nll + eps / C * sum_c w_c (-logp_c), both over sum(w[y]).
-    ``_keep``: a dict that receives log_softmax(input) as "logp" (CrossEntropyLoss hands it to backward)."""
+    ``_keep``: a dict that receives log_softmax(input) as "logp" and sum(w[y]) as "total" (CrossEntropyLoss
+    hands them to backward)."""
     x2, t, lead, soft = class_layout(input, target, "cross_entropy", ignore_index, True)
     check_reduction(reduction)
     _check_smoothing(label_smoothing, soft, ignore_index)
@@ -91,6 +98,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         per = -((logp * tp) * (w if w is not None else 1)).sum(axis=1).astype(x2.dtype)
         return per.reshape(lead) if reduction == "none" else _sum_or_mean(per, reduction, per.size)
     nll, total = _nll_core(logp, t, w, ignore_index, reduction)
+    if _keep is not None:
+        _keep["total"] = total
     if eps <= 0:  # torch takes the plain path: no smoothing term at all
         return nll.reshape(lead) if reduction == "none" else nll
     keep = t != ignore_index
@@ -103,9 +112,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 
 
 def cross_entropy_backward(grad, input, target, weight=None, ignore_index=-100, reduction="mean",
-                           label_smoothing=0.0, *, _logp=None):
+                           label_smoothing=0.0, *, _logp=None, _total=None):
     """dL/dinput = G - softmax * sum_c G, G = dL/dlogp (log_softmax's backward), softmax = exp(logp).
-    ``_logp``: log_softmax(input) kept from forward (cross_entropy's ``_keep``), not recomputed."""
+    ``_logp``, ``_total``: log_softmax(input) and sum(w[y]) kept from forward (cross_entropy's ``_keep``)."""
     x2, t, lead, soft = class_layout(input, target, "cross_entropy", ignore_index, True)
     w = weight_as(weight, x2, "cross_entropy")
     logp = _log_softmax(x2) if _logp is None else _logp
@@ -116,7 +125,7 @@ def cross_entropy_backward(grad, input, target, weight=None, ignore_index=-100, 
         gm = -(g / x2.dtype.type(len(x2))) if reduction == "mean" else -g
         G = (gm[:, None] * (w if w is not None else 1)) * tp
     else:
-        _, total = _nll_core(logp, t, w, ignore_index, reduction)
+        total = _nll_core(logp, t, w, ignore_index, reduction)[1] if _total is None else _total
         G = _nll_core_backward(g * (1 - eps) if eps > 0 else g, logp, t, w, ignore_index, reduction, total)
         if eps > 0:
             with _quiet():

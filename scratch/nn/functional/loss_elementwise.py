@@ -95,8 +95,7 @@ def smooth_l1_loss_backward(grad, input, target, reduction="mean", beta=1.0):
     out = _new(np.multiply(norm, d))
     np.multiply(out, g, out=out)
     np.divide(out, b, out=out)
-    _where_into(d >= b, norm * g, out)
-    return _where_into(d <= -b, -norm * g, out).astype(x.dtype, copy=False)
+    return _outside_band(out, d, b, norm * g).astype(x.dtype, copy=False)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
@@ -121,8 +120,15 @@ def huber_loss_backward(grad, input, target, reduction="mean", delta=1.0):
     norm, g = _norm_and_grad(grad, x, reduction)
     out = _new(np.multiply(norm, d))
     np.multiply(out, g, out=out)
-    _where_into(d >= dl, norm * g * dl, out)
-    return _where_into(d <= -dl, -norm * g * dl, out).astype(x.dtype, copy=False)
+    return _outside_band(out, d, dl, norm * g * dl).astype(x.dtype, copy=False)
+
+
+def _outside_band(out, d, b, edge):
+    """``out`` with edge where d >= b and -edge where d <= -b (b > 0), written into ``out``: one
+    selection instead of two. sign(d) = +-1 there, and edge * -1 is -edge exactly; NaN d stays inside."""
+    s = _new(np.sign(d))
+    np.multiply(edge, s, out=s)
+    return _where_into(np.abs(d) >= b, s, out)
 
 
 def _check_positive(v, name, what, allow_zero=False):
@@ -158,28 +164,57 @@ def _softplus(x):
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
-def _sigmoid(x):
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+def _exp_neg_abs(x):
+    """e^-|x| in one buffer: the only exp BCE-with-logits needs (softplus(+-x), sigmoid(+-x) share it)."""
+    e = _new(np.abs(x))
+    np.negative(e, out=e)
+    return np.exp(e, out=e)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None, *,
+                                     _keep=None):
     """w [(1 - y) softplus(x) + pw y softplus(-x)]: the softplus form never cancels, finite at |x| = 1e4
-    (it equals torch's (1 - y) x - (1 + (pw - 1) y) log_sigmoid(x))."""
+    (it equals torch's (1 - y) x - (1 + (pw - 1) y) log_sigmoid(x)). softplus(+-x) = max(+-x, 0) + L with
+    L = log1p(e^-|x|) computed once. ``_keep``: a dict that receives e^-|x| as "e" for backward."""
     x, y, w = _bce_args(input, target, weight, "binary_cross_entropy_with_logits", reduction, check_range=False)
     pw = _broadcast_weight(pos_weight, x, "binary_cross_entropy_with_logits", "pos_weight")
     pos = y * pw if pw is not None else y
-    loss = ((1 - y) * _softplus(x) + pos * _softplus(-x)).astype(x.dtype)
+    e = _exp_neg_abs(x)
+    if _keep is not None:
+        _keep["e"] = e
+    L = _new(np.log1p(e))
+    # pos = y * pw has input's shape (pw broadcasts without enlarging), so every step fits one buffer
+    neg = _new(np.subtract(1, y))
+    sp = _new(np.maximum(x, 0))                # softplus(x), then (1 - y) softplus(x)
+    np.add(sp, L, out=sp)
+    np.multiply(neg, sp, out=neg)
+    np.negative(x, out=sp)                     # softplus(-x), then pw y softplus(-x)
+    np.maximum(sp, 0, out=sp)
+    np.add(sp, L, out=sp)
+    np.multiply(pos, sp, out=sp)
+    loss = np.add(neg, sp, out=neg)
+    loss = loss.astype(x.dtype, copy=False)
     return _reduce(loss * w if w is not None else loss, reduction)
 
 
-def binary_cross_entropy_with_logits_backward(grad, input, target, weight=None, reduction="mean", pos_weight=None):
-    """g w [(1 - y) sigmoid(x) - pw y sigmoid(-x)] (/ numel for mean)."""
+def binary_cross_entropy_with_logits_backward(grad, input, target, weight=None, reduction="mean", pos_weight=None,
+                                              *, _e=None):
+    """g w [(1 - y) sigmoid(x) - pw y sigmoid(-x)] (/ numel for mean). sigmoid(+-x) from e = e^-|x|:
+    1 / (1 + e) on the side where +-x >= 0, e / (1 + e) on the other. ``_e``: e^-|x| kept from forward."""
     x, y, w = _bce_args(input, target, weight, "binary_cross_entropy_with_logits", reduction, check_range=False)
     pw = _broadcast_weight(pos_weight, x, "binary_cross_entropy_with_logits", "pos_weight")
     pos = y * pw if pw is not None else y
     g = np.broadcast_to(np.asarray(1.0 if grad is None else grad, x.dtype), x.shape)
-    gx = ((1 - y) * _sigmoid(x) - pos * _sigmoid(-x)) * g
+    e = _exp_neg_abs(x) if _e is None else _e
+    d = _new(np.add(1, e))
+    big = _new(np.divide(1, d))                # sigmoid of the non-negative side
+    small = np.divide(e, d, out=d)             # sigmoid of the negative side
+    s_neg = _where_into(-x >= 0, big, small.copy())   # sigmoid(-x); the selection writes into its last argument
+    s_pos = _where_into(x >= 0, big, small)           # sigmoid(x)
+    np.multiply(pos, s_neg, out=s_neg)
+    gx = np.multiply(_new(np.subtract(1, y)), s_pos, out=s_pos)
+    np.subtract(gx, s_neg, out=gx)
+    np.multiply(gx, g, out=gx)
     gx = gx * w if w is not None else gx
     return (gx / x.dtype.type(x.size) if reduction == "mean" else gx).astype(x.dtype)
 

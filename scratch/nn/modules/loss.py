@@ -87,10 +87,12 @@ class NLLLoss(_WeightedLoss):
         self.ignore_index = ignore_index
 
     def _f(self, x, t):
-        return FL.nll_loss(x, t, self.weight, self.ignore_index, self.reduction)
+        self._keep = {}  # sum(w[y]) from forward: backward needs it, no second pass over the targets
+        return FL.nll_loss(x, t, self.weight, self.ignore_index, self.reduction, _keep=self._keep)
 
     def _df(self, g, x, t):
-        return FL.nll_loss_backward(g, x, t, self.weight, self.ignore_index, self.reduction)
+        return FL.nll_loss_backward(g, x, t, self.weight, self.ignore_index, self.reduction,
+                                    _total=self._keep.get("total"))
 
 
 class CrossEntropyLoss(_WeightedLoss):
@@ -105,13 +107,14 @@ class CrossEntropyLoss(_WeightedLoss):
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def _f(self, x, t):
-        self._keep = {}  # log_softmax(x) from forward: backward needs it, no recomputation
+        self._keep = {}  # log_softmax(x) and sum(w[y]) from forward: backward needs them, no recomputation
         return FL.cross_entropy(x, t, self.weight, self.ignore_index, self.reduction, self.label_smoothing,
                                 _keep=self._keep)
 
     def _df(self, g, x, t):
         return FL.cross_entropy_backward(g, x, t, self.weight, self.ignore_index, self.reduction,
-                                         self.label_smoothing, _logp=self._keep.get("logp"))
+                                         self.label_smoothing, _logp=self._keep.get("logp"),
+                                         _total=self._keep.get("total"))
 
 
 class MultiMarginLoss(_WeightedLoss):
@@ -205,10 +208,13 @@ class BCEWithLogitsLoss(_Loss):
         self.register_buffer("pos_weight", _buffer(pos_weight, "BCEWithLogitsLoss: pos_weight"))
 
     def _f(self, x, t):
-        return FL.binary_cross_entropy_with_logits(x, t, self.weight, self.reduction, self.pos_weight)
+        self._keep = {}  # e^-|x| from forward: backward's sigmoids need it, no second exp
+        return FL.binary_cross_entropy_with_logits(x, t, self.weight, self.reduction, self.pos_weight,
+                                                   _keep=self._keep)
 
     def _df(self, g, x, t):
-        return FL.binary_cross_entropy_with_logits_backward(g, x, t, self.weight, self.reduction, self.pos_weight)
+        return FL.binary_cross_entropy_with_logits_backward(g, x, t, self.weight, self.reduction, self.pos_weight,
+                                                            _e=self._keep.get("e"))
 
 
 class KLDivLoss(_Loss):
