@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -59,7 +60,14 @@ def main(argv=None) -> int:
         check_device(args.device)
         if args.jobs < 1:
             raise ValueError(f"--jobs: expected a positive integer, got {args.jobs}")
-    except ValueError as e:
+        needs = {"dask": ("dask.distributed", 'pip install "dask[distributed]"'), "ray": ("ray", "pip install ray")}
+        if args.backend in needs and importlib.util.find_spec(needs[args.backend][0].split(".")[0]) is None:
+            raise ValueError(f"--backend {args.backend}: the package is not installed ({needs[args.backend][1]})")
+        if args.mnist is not None:
+            from scratch.data import load_mnist
+
+            load_mnist(args.mnist, split="train")  # fails here, naming the missing file, not inside a worker
+    except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     ctx = Context(device=args.device, dtypes=[args.dtype] if args.dtype else ["float64", "float32"],

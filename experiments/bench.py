@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 
 from experiments import bench_cases as BC
+from experiments.context import single_threaded
 from experiments.report import Result
 
 DESCRIPTION = "speed: scratch vs torch eager per MLP training step, component, optimizer step; growth; memory"
@@ -76,10 +77,7 @@ def gemm_peak(dtype: str, n: int) -> float:
 
 
 def run(ctx) -> Result:
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(THREADS)
-    with threadpool_limits(limits=THREADS):
+    with single_threaded(THREADS):
         return _run(ctx)
 
 

@@ -43,13 +43,16 @@ def main(side: str, n: int, batch: int) -> dict:
     x = rng.standard_normal((n, 784), dtype=np.float32)  # no float64 temporary to raise the peak early
     y = rng.integers(0, 10, n)
     sizes = (784, 128, 40, 10)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)  # bench's thread count, for NumPy's BLAS on both sides
     if side == "scratch":
         import scratch.nn as nn
         import scratch.optim as optim
     else:
         import torch
         from torch import nn, optim
-        torch.set_num_threads(2)
+        torch.set_num_threads(1)
         x, y = torch.from_numpy(x), torch.from_numpy(y)
     layers = []
     for a, b in zip(sizes, sizes[1:]):

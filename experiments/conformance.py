@@ -5,8 +5,6 @@ default case and a sample of generated cases, per dtype and device. One row per
 
 from __future__ import annotations
 
-import sys
-
 import pandas as pd
 
 from experiments.report import Result
@@ -22,7 +20,7 @@ FIGURES = ()
 
 
 def run(ctx) -> Result:
-    df = table(ctx.dtypes, ctx.device, cases=2 if ctx.quick else 10, seed=ctx.seed, progress=ctx.progress_stream)
+    df = table(ctx.dtypes, ctx.device, cases=2 if ctx.quick else 10, seed=ctx.seed, progress=ctx.progress)
     worst = df.loc[df["dtype"] == "float32"].sort_values("worst_margin").tail(1)
     findings = [f"{len(set(df['component']))} components, {len(df)} compared quantity kinds; "
                 f"{int((~df['passed']).sum())} failing."]
@@ -33,17 +31,16 @@ def run(ctx) -> Result:
     return Result("Conformance: scratch vs torch", df, findings=findings, passed=bool(df["passed"].all()))
 
 
-def table(dtypes: list[str], device: str, cases: int, seed: int = 0, progress=sys.stderr) -> pd.DataFrame:
+def table(dtypes: list[str], device: str, cases: int, seed: int = 0, progress=lambda it, desc: it) -> pd.DataFrame:
+    """``progress(iterable, desc)`` wraps the loop over specs (a progress bar in ``run``)."""
     rows = []
-    all_specs = specs()
-    for k, spec in enumerate(all_specs, 1):
+    for spec in progress(specs(), "conformance"):
         generated = sample_cases(spec.cases(n_calls=len(spec.calls)), cases, seed)
         for dtype in dtypes:
             records: list[Record] = []
             for case in [spec.default_case(), *generated]:
                 records += run_case(spec, case, dtype, device)
             rows += _summarize(spec.name, dtype, device, records, 1 + len(generated))
-        print(f"[conformance {k}/{len(all_specs)}] {spec.name}", file=progress, flush=True)
     return pd.DataFrame(rows)
 
 

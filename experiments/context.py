@@ -16,6 +16,8 @@ order in which workers finish. Backends:
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import sys
 from dataclasses import dataclass, field
@@ -54,6 +56,31 @@ class Context:
         with joblib.parallel_config(backend=backend, n_jobs=self.jobs if backend in ("loky", "threading",
                                                                                         "multiprocessing") else -1):
             return joblib.Parallel(return_as="list")(joblib.delayed(fn)(*t) for t in tasks)
+
+
+@functools.lru_cache(maxsize=1)
+def _threadpools():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()  # finds the BLAS/OpenMP libraries once per process (slow: reads /proc)
+
+
+@contextlib.contextmanager
+def single_threaded(threads: int = 1):
+    """``threads`` intra-op threads for torch and for NumPy's BLAS while a task runs, then the
+    old settings. Why one: the experiments' problems are small, so a second thread only adds
+    hand-offs (on a busy 2-core machine a spinning OpenMP thread waiting for a descheduled one
+    cost ~10 ms per small op), and a reduction's rounding depends on how it is split over
+    threads, so float32 results stay the same under every sweep backend and core count."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with _threadpools().limit(limits=threads):
+            yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _connect(backend: str) -> str:

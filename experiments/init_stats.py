@@ -31,13 +31,13 @@ produce (ratio near 1; not a pass criterion, it differs by sampling noise).
 
 from __future__ import annotations
 
-import contextlib
 
 import numpy as np
 import pandas as pd
 import torch
 
 import scratch.nn as snn
+from experiments.context import single_threaded
 from experiments.report import Result
 from reference.convert import np_dtype, torch_dtype
 
@@ -57,20 +57,6 @@ QUANTITIES = ("act_std", "grad_std", "wgrad_std")
 # (a factor sqrt(2), a missing gain) moves a std by 40% and more: far outside either bound.
 RTOL = {"float64": 1e-9, "float32": 1e-3}
 K_NOISE = 3
-
-
-@contextlib.contextmanager
-def torch_single_thread():
-    """Run torch on one intra-op thread, restoring the setting after. A reduction's rounding
-    depends on how it is split over threads, so one thread gives the same float32 numbers under
-    every sweep backend (loky workers already get one thread each) and on any core count; the
-    tensors here are small enough that threads mostly add overhead."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(saved)
 
 
 def formula_std(init: str, fan_in: int, fan_out: int) -> float:
@@ -202,7 +188,7 @@ def float32_noise(net, x, upstream, t32, activation, width, device, seed) -> dic
 def compare_task(dtype: str, activation: str, init: str, width: int, batch: int, seed: int, device: str):
     """One (dtype, activation, init): the side-by-side rows and the own-init rows.
     Seeded by its own arguments: the input batch by ``seed``, weights by (seed, activation, init)."""
-    with torch_single_thread():
+    with single_threaded():
         return _compare(dtype, activation, init, width, batch, seed, device)
 
 

@@ -26,7 +26,7 @@ import functools
 import numpy as np
 import pandas as pd
 
-from experiments.optimizers_2d import single_threaded
+from experiments.context import single_threaded
 from experiments.report import Result
 from experiments.surfaces import bisect_threshold, hessians
 

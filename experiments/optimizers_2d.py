@@ -30,12 +30,11 @@ coordinates of |x_scratch - x_torch| (torch on autograd), ``max_dev_same_grad``,
 
 from __future__ import annotations
 
-import contextlib
-import functools
 
 import numpy as np
 import pandas as pd
 
+from experiments.context import single_threaded
 from experiments.report import Result
 from experiments.surfaces import SURFACES, classify
 
@@ -72,32 +71,6 @@ SETTINGS = {
     "two_well": (300, {"sgd": 0.02, "momentum 0.9": 0.02, "momentum 0.99": 0.02, "nesterov 0.9": 0.02,
                        "adagrad": 0.5, "rmsprop": 0.02, "adam": 0.05}),
 }
-
-
-@functools.lru_cache(maxsize=1)
-def _threadpools():
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()  # finds the BLAS/OpenMP libraries once per process (slow: reads /proc)
-
-
-@contextlib.contextmanager
-def single_threaded():
-    """One BLAS/OpenMP thread for torch and NumPy while a task runs, then the old settings.
-
-    These problems are tiny (2-vectors, a 64-32-10 MLP): a second thread only adds hand-offs, and
-    on a busy machine a spinning OpenMP thread that waits for a descheduled one costs milliseconds
-    per operation (measured: torch's linear went from ~0.1 ms to ~10 ms under load). Loky workers
-    are limited the same way by joblib already, so results do not depend on the backend."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with _threadpools().limit(limits=1):
-            yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _surface(name):

@@ -38,7 +38,7 @@ import torch
 
 import scratch.nn as snn
 import scratch.optim as soptim
-from experiments.init_stats import torch_single_thread
+from experiments.context import single_threaded
 from experiments.report import Result
 from reference.convert import np_dtype
 from reference.train import TorchLoss, TorchModel, torch_twin
@@ -130,7 +130,7 @@ def train(model, loss_fn, opt, X, z, steps: int, track=None) -> list:
 
 def regression_task(dtype: str, model: str, seed: int, device: str, steps: int):
     """One (dtype, model) on both sides; seeded by (seed, model)."""
-    with torch_single_thread():
+    with single_threaded():
         return _regression(dtype, model, seed, device, steps)
 
 

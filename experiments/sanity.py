@@ -31,7 +31,7 @@ import torch
 
 import scratch.nn as snn
 import scratch.optim as soptim
-from experiments.init_stats import torch_single_thread
+from experiments.context import single_threaded
 from experiments.report import Result
 from reference.convert import np_dtype
 from reference.train import TorchLoss, TorchModel, torch_twin
@@ -49,8 +49,8 @@ SMALL_STD = 1e-3
 OVERFIT_LR, OVERFIT_BATCHES, OVERFIT_BATCH, MAX_STEPS = 1e-3, 5, 20, 3000
 RATIO_LRS, RATIO_BATCH = (1e-4, 1e-3, 1e-2), 32
 # scratch vs torch: float64 agrees to rounding; float32 Adam trajectories drift apart by rounding
-# (a weight change of 1e-3 of |W| loses 3 digits to cancellation), measured below 1e-3
-TOL = {"float64": 1e-9, "float32": 1e-2}
+# (a weight change of 1e-3 of |W| loses 3 digits to cancellation), measured below 1e-3; 2x that
+TOL = {"float64": 1e-9, "float32": 2e-3}
 # the initial loss with tiny weights is ln 10 within ~1e-8 (measured 1.5e-8 relative); 1e-6 is
 # generous and still fails a loss off by a constant, a missing log-sum-exp term or a log2
 LN_C_RTOL = 1e-6
@@ -137,7 +137,7 @@ def sanity_task(dtype: str, init: str, seed: int, device: str, n_train: int | No
                 n_batches: int = OVERFIT_BATCHES):
     """Everything for one (dtype, init); seeded by (seed, init) only. ``n_train`` (None: all)
     and ``n_batches`` shrink the run for the quick path."""
-    with torch_single_thread():
+    with single_threaded():
         return _sanity(dtype, init, seed, device, n_train, n_batches)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from experiments.context import single_threaded
 from experiments.report import Result
 from scratch.train import Callback
 
@@ -68,6 +69,11 @@ class _Snapshots(Callback):
 
 def one_run(variant: str, dtype: str, epochs: int, mnist, quick: bool, seed: int, device: str = "cpu") -> pd.DataFrame:
     """Both sides of one (variant, dtype): a long table, one row per (epoch, side)."""
+    with single_threaded():  # sweeps run in parallel workers; one thread each
+        return _one_run(variant, dtype, epochs, mnist, quick, seed, device)
+
+
+def _one_run(variant, dtype, epochs, mnist, quick, seed, device):
     import torch
 
     import scratch.nn as snn
@@ -76,7 +82,6 @@ def one_run(variant: str, dtype: str, epochs: int, mnist, quick: bool, seed: int
     from scratch.data import DataLoader, ReplayLoader
     from scratch.train import fit
 
-    torch.set_num_threads(1)  # sweeps run in parallel workers; one thread each
     Xtr, Xva, ytr, yva = load_data(mnist, quick, seed)
     Xtr, Xva = Xtr.astype(dtype), Xva.astype(dtype)
     opt_name, opt_kw, loss_kind = VARIANTS[variant]

@@ -29,7 +29,6 @@ An exception raised by the candidate becomes a failed record carrying the traceb
 from __future__ import annotations
 
 import traceback
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,10 +62,12 @@ def _step(i: int, mode: str) -> str:
     return f"call {i + 1} ({mode})"
 
 
-def _perturb(a: np.ndarray, rel: float, salt: int) -> np.ndarray:
-    """a * (1 + rel * h(a)) with h in [-1, 1] a hash of the value: equal values move together."""
+def _perturb(a: np.ndarray, rel: float, salt: int, shrink: bool = False) -> np.ndarray:
+    """a * (1 + rel * h(a)) with h in [-1, 1] a hash of the value: equal values move together.
+    ``shrink``: h in (-1, 0] instead, so magnitudes only shrink (probabilities stay in [0, 1])."""
     h = np.sin(a * (12.9898 + salt) + 78.233) * 43758.5453
-    return a * (1 + rel * (2 * (h - np.floor(h)) - 1))
+    u = h - np.floor(h)
+    return np.asarray(a * (1 - rel * u if shrink else 1 + rel * (2 * u - 1)))  # 0-d stays an array
 
 
 def trace_twin(spec: Spec, case: Case, dtype: str, device: str = "cpu", perturb: int = 0,
@@ -99,8 +100,7 @@ def trace_twin(spec: Spec, case: Case, dtype: str, device: str = "cpu", perturb:
         twin.train(mode == "train")
         xt = to_torch(p(x), dtype, device, requires_grad=True)
         tr.sync.append(spec.sync_twin(twin, xt, (case.seed + i) % 2**63) if spec.sync_twin else None)
-        with warnings.catch_warnings():  # dim=None is tested on purpose: torch's legacy rule
-            warnings.filterwarnings("ignore", message="Implicit dimension choice")
+        with spec.expected_warnings():
             yt = twin(xt.clone())  # clone: an inplace twin must not write into the leaf
         tr.values[(step, "output")] = to_numpy(yt).copy()
         g = rng.standard_normal(tuple(yt.shape))
@@ -215,6 +215,10 @@ def _replay(spec, case, dtype, device, candidate, ref: Trace, noise_of) -> list[
             fail("init", "parameter names", f"got {sorted(params)}, expected {sorted(ref.params)}")
             return records
         for name, value in ref.params.items():
+            if not (hasattr(params[name], "data") and hasattr(params[name], "grad")):
+                fail("init", f"layout:{name}", f"named_parameters() yielded a {type(params[name]).__name__} for "
+                     f"{name!r}: expected a Parameter-like object with writable .data and .grad")
+                return records
             if np.shape(params[name].data) != value.shape:
                 fail("init", f"layout:{name}", f"shape {np.shape(params[name].data)}, expected {value.shape} "
                      "(torch's layout)")
@@ -242,9 +246,10 @@ def _replay(spec, case, dtype, device, candidate, ref: Trace, noise_of) -> list[
                 guarded(step, "sync", spec.sync_candidate, cand, ref.sync[i])
             yc = guarded(step, "forward", cand, xc)
             check(step, "output", yc)
-            records.append(compare("input unchanged by forward", xc, x_before, EXACT, step=step, **ctx))
             gc = guarded(step, "backward", cand.backward, cast(ref.grads[i], dtype))
             check(step, "grad_input", gc)
+            # after backward too: a backward that writes into its cached input must not pass
+            records.append(compare("input unchanged", xc, x_before, EXACT, step=step, **ctx))
             for name in ref.params:
                 check(step, f"grad:{name}", params[name].grad)
             buffers = dict(guarded(step, "named_buffers", _buffers, cand))
@@ -261,7 +266,7 @@ def repro_snippet(spec: Spec, case: Case, dtype: str, device: str, candidate_ref
     lines = [
         "import numpy as np",
         "from numpy import nan, inf",
-        "from scratch.optim.lr_scheduler import inverse_time_decay  # lr_lambda of LambdaLR cases",
+        *spec.snippet_imports,
         "from reference.registry import get_spec",
         "from reference.spec import Case",
         "from reference.engine import run_case",

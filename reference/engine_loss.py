@@ -19,24 +19,16 @@ targets, and zeros, signs and class indices are untouched.
 from __future__ import annotations
 
 import traceback
-import warnings
 
 import numpy as np
-import torch
 
 from reference.compare import Record, compare, failed_record
 from reference.convert import cast, to_numpy, to_torch
-from reference.engine import EXACT, Trace, measure
+from reference.engine import EXACT, Trace, _perturb, measure
 from reference.spec import Case, Spec
 
 STEP = "call 1"
 DEFAULT_GRAD = "call 1 (backward())"
-
-
-def _shrink(a: np.ndarray, salt: int) -> np.ndarray:
-    """a * (1 - eps32 * u), u in [0, 1) a hash of the value: equal values move together."""
-    h = np.sin(a * (12.9898 + salt) + 78.233) * 43758.5453
-    return a * (1 - float(np.finfo(np.float32).eps) * (h - np.floor(h)))
 
 
 def _is_float(a) -> bool:
@@ -63,7 +55,7 @@ def trace_loss_twin(spec: Spec, case: Case, dtype: str, device: str = "cpu", per
         a = np.asarray(a)
         if not _is_float(a):
             return a
-        a = np.asarray(_shrink(a, perturb)) if perturb else a  # keep 0-d arrays arrays (torch buffers)
+        a = _perturb(a, float(np.finfo(np.float32).eps), perturb, shrink=True) if perturb else a
         return cast(a, round_to).astype(np.float64) if round_to else a
 
     cfg = {k: p(v) if isinstance(v, np.ndarray) else v for k, v in case.config.items()}
@@ -72,8 +64,7 @@ def trace_loss_twin(spec: Spec, case: Case, dtype: str, device: str = "cpu", per
     for step, ones in ((STEP, False), (DEFAULT_GRAD, True)):
         xt = to_torch(p(x), dtype, device, requires_grad=True)
         tt = to_torch(p(target), dtype, device)
-        with warnings.catch_warnings():  # KLDivLoss(reduction="mean") is tested on purpose
-            warnings.filterwarnings("ignore", message="reduction: 'mean' divides the total loss")
+        with spec.expected_warnings():
             out = twin(xt, tt)
         tr.values[(step, "output")] = to_numpy(out).copy()
         g = np.ones(tuple(out.shape)) if ones else rng.standard_normal(tuple(out.shape))

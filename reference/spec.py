@@ -7,6 +7,8 @@ can be printed as a snippet that reproduces it.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -87,6 +89,18 @@ class Spec:
     # optimizers/schedulers: step_tolerance(dtype, t) -> Tolerance after step t (1-based); rounding
     # errors of a trajectory accumulate, so the allowance may grow with t (stated per spec)
     step_tolerance: Callable[[str, int], Tolerance] | None = None
+    # twin warnings the strategy triggers on purpose (message regexes), e.g. softmax's dim=None
+    ignore_warnings: tuple = ()
+    # extra import lines a repro snippet needs to rebuild the case (a LambdaLR's lr_lambda)
+    snippet_imports: tuple = ()
+
+    @contextlib.contextmanager
+    def expected_warnings(self):
+        """Silence the twin warnings this spec triggers on purpose (and only those)."""
+        with warnings.catch_warnings():
+            for message in self.ignore_warnings:
+                warnings.filterwarnings("ignore", message=message)
+            yield
 
     def make(self, config: dict, candidate=None):
         """Construct the scratch side (or a user's candidate) from ``config``."""

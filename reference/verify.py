@@ -23,6 +23,7 @@ import importlib
 import importlib.util
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import pandas as pd
@@ -64,12 +65,17 @@ def load_candidate(ref: str):
         mod_spec = importlib.util.spec_from_file_location(f"_candidate_{path.stem}", path)
         module = importlib.util.module_from_spec(mod_spec)
         sys.modules[mod_spec.name] = module  # dataclasses and pickling look their module up
-        mod_spec.loader.exec_module(module)
+        try:
+            mod_spec.loader.exec_module(module)
+        except Exception as e:  # a syntax error or a crash at import: the file, not a mismatch
+            raise UsageError(f"CANDIDATE: {path} failed to import: {type(e).__name__}: {e}") from None
     else:
         try:
             module = importlib.import_module(where)
         except ImportError as e:
             raise UsageError(f"CANDIDATE: cannot import module {where!r}: {e}") from None
+        except Exception as e:
+            raise UsageError(f"CANDIDATE: module {where!r} failed to import: {type(e).__name__}: {e}") from None
     if not hasattr(module, name):
         raise UsageError(f"CANDIDATE: {where} has no attribute {name!r}")
     return getattr(module, name)
@@ -158,17 +164,23 @@ def _truncate_trajectory(spec, failure: dict, dtype, device, candidate) -> None:
         failure.update(case=short, failed_records=bad)
 
 
+REPORT_FORMATS = {  # suffix -> table renderer
+    ".csv": lambda t: t.to_csv(index=False),
+    ".md": lambda t: t.to_markdown(index=False, floatfmt=".3g") + "\n",
+    ".html": lambda t: t.to_html(index=False, float_format=lambda v: f"{v:.3g}"),
+}
+
+
+def _check_report(path: Path | None) -> None:
+    """Before any case runs: a bad --report name must not cost a whole verification."""
+    if path is not None and path.suffix not in REPORT_FORMATS:
+        raise UsageError(f"--report: expected a file name ending in {', '.join(REPORT_FORMATS)}, got {path.name!r}")
+
+
 def _write_report(table: pd.DataFrame, path: Path) -> None:
     from experiments.report import write_atomic
 
-    if path.suffix == ".csv":
-        write_atomic(path, table.to_csv(index=False))
-    elif path.suffix == ".md":
-        write_atomic(path, table.to_markdown(index=False, floatfmt=".3g") + "\n")
-    elif path.suffix in (".html", ".htm"):
-        write_atomic(path, table.to_html(index=False, float_format=lambda v: f"{v:.3g}"))
-    else:
-        raise UsageError(f"--report: expected a .csv, .md or .html file name, got {path.name!r}")
+    write_atomic(path, REPORT_FORMATS[path.suffix](table))
 
 
 def list_kinds() -> str:
@@ -202,18 +214,29 @@ def main(argv=None) -> int:
             raise UsageError("expected KIND and CANDIDATE (or --list)")
         if args.kind not in REGISTRY:
             raise UsageError(f"unknown kind {args.kind!r}; known: {', '.join(sorted(REGISTRY))}")
+        _check_report(args.report)
         if args.examples is not None and args.examples < 1:
             raise UsageError(f"--examples: expected a positive integer, got {args.examples}")
-        check_device(args.device)
+        try:
+            check_device(args.device)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
         cls = load_candidate(args.candidate)
-        result = verify(args.kind, cls, args.examples, args.dtype, args.device, args.seed, args.candidate,
-                        shrink=not args.no_shrink)
-        table = checks_table(result["records"])
-        if args.report:
-            _write_report(table, args.report)
-    except (UsageError, ValueError) as e:
+    except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    try:
+        result = verify(args.kind, cls, args.examples, args.dtype, args.device, args.seed, args.candidate,
+                        shrink=not args.no_shrink)
+    except UsageError as e:  # the protocol check
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception:  # the engine guards the candidate's calls; whatever escapes is still a failure
+        print("FAILED: the run raised:\n" + traceback.format_exc())
+        return 1
+    table = checks_table(result["records"])
+    if args.report:
+        _write_report(table, args.report)
     spec = result["spec"]
     print(f"{args.candidate} vs {spec.twin_name} [{args.dtype}, {args.device}]: "
           f"{result['examples']} generated cases + the default case, {result['seconds']:.1f} s")

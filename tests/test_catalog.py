@@ -16,7 +16,6 @@ import inspect
 import warnings
 
 import pytest
-import torch
 from hypothesis.errors import HypothesisWarning
 
 import reference.verify as V
@@ -33,16 +32,6 @@ def _runs():
 
 
 MISSES = [pytest.param(e, dt, id=f"{e.name}-{dt}") for e in CATALOG for dt in e.misses]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Tiny tensors: a second intra-op thread only adds contention (a batch norm call on a loaded
-    2-core machine took 80 ms with 2 threads, 20 us with 1)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def _verify(entry: Entry, dtype: str, examples: int | None = None, shrink: bool = False) -> dict:
@@ -87,8 +76,6 @@ def test_catalog_size_and_mix():
     assert len(wrong) >= 25 and len(right) >= 6
     for family in ("module", "loss", "optimizer"):  # bugs and alternatives in every family
         kinds = {e.kind for e in CATALOG if e.kind in REGISTRY and REGISTRY[e.kind].kind == family}
-        if family != "module" and not kinds:
-            pytest.skip(f"no {family} kind registered yet")
         assert {e.wrong for e in CATALOG if e.kind in kinds} == {True, False}, family
     standalone = [e for e in wrong if not _is_scratch(e.cls)]
     assert len(standalone) * 3 >= len(wrong), "at least a third of the wrong ones must not build on scratch"
@@ -110,8 +97,6 @@ def test_command_line_on_catalog_entries(capsys):
     from tests.catalog.losses import NoClassMeanMultiMargin
 
     for cls, kind, code in ((NoClassMeanMultiMargin, "multi_margin", 1), (HuberFromSmoothL1, "huber", 0)):
-        if kind not in REGISTRY:
-            pytest.skip(f"kind {kind!r} is not registered yet")
         ref = f"{cls.__module__}:{cls.__name__}"
         assert V.main([kind, ref, "--examples", "5"]) == code, capsys.readouterr().out
         out = capsys.readouterr().out

@@ -106,3 +106,12 @@ def test_train_mlp_on_mnist_idx_files_uses_784_128_40_10(tmp_path):
     assert (df["parameters"] == 784 * 128 + 128 * 40 + 40 * 10 + 128 + 40 + 10).all()
     digits = train_mlp.one_run("sgd", "float64", 1, None, True, 0)
     assert (digits["parameters"] == 64 * 128 + 128 * 40 + 40 * 10 + 128 + 40 + 10).all()
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train_mlp", "--mnist", "no_such_folder"], "train-images-idx3-ubyte"),
+    (["conformance", "--jobs", "0"], "--jobs: expected a positive integer"),
+])
+def test_bad_options_fail_before_any_experiment_runs(tmp_path, capsys, argv, message):
+    assert main([*argv, "--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err and not list(tmp_path.iterdir())

@@ -193,3 +193,26 @@ def test_measured_rounding_does_not_hide_errors_at_huge_magnitudes(dtype):
     assert "output" in {r.quantity for r in bad}
     ok = run_case(get_spec("softmax"), Case({"dim": 1}, [x, x], seed=1), dtype)
     assert all(r.passed for r in ok)
+
+
+def test_engine_catches_a_backward_that_writes_into_its_input():
+    class ScribblingReLU(snn.ReLU):
+        def backward(self, grad_output):
+            gx = super().backward(grad_output)
+            self._x[...] = 0.0  # the cached input is the caller's array
+            return gx
+
+    from reference.spec import Case
+
+    x = np.array([[1.0, -2.0, 3.0]])
+    bad = [r for r in run_case(get_spec("relu"), Case({}, [x, x], seed=1), candidate=ScribblingReLU) if not r.passed]
+    assert {r.quantity for r in bad} == {"input unchanged"}
+
+
+def test_engine_reports_parameters_that_are_plain_arrays():
+    class RawParams(snn.Linear):
+        def named_parameters(self, prefix="", recurse=True):
+            return iter([("weight", self.weight.data), ("bias", self.bias.data)])
+
+    (rec,) = [r for r in _default_records(RawParams) if not r.passed]
+    assert rec.quantity.startswith("layout:") and "writable .data and .grad" in rec.note

@@ -19,7 +19,7 @@ ALWAYS = (*ERROR_QUANTITIES, "parameter names", "buffer names")
 def _always(q):
     return q in ALWAYS or q.startswith("layout:")
 QUANTITIES = {
-    "output": lambda q: q in ("output", "input unchanged by forward"),
+    "output": lambda q: q in ("output", "input unchanged"),
     "grad_input": lambda q: q == "grad_input",
     "param_grads": lambda q: q.startswith(("grad:", "init:", "layout:")) or q == "parameter names",
     "buffers": lambda q: q.startswith("buffer"),

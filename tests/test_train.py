@@ -99,12 +99,7 @@ def side_by_side():
     """A 64-16-10 MLP in float64 trained 2 epochs by fit on both sides from the same initial
     weights (Adam, warm restarts every 5 steps); the torch side once with the scratch side's
     batches and once with other batches."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny matrices: extra threads only contend with the rest of the suite
-    try:
-        yield _train_both_sides()
-    finally:
-        torch.set_num_threads(threads)
+    return _train_both_sides()  # one torch thread: tests/conftest.py sets it for the session
 
 
 def _train_both_sides():

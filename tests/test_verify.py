@@ -89,6 +89,7 @@ def test_candidate_exception_is_a_failure_with_its_traceback(cand, capsys):
     (["linear", "no_such_module_xyz:Cls"], "cannot import module"),
     (["linear"], "expected KIND and CANDIDATE"),
     (["linear", "json:JSONDecoder", "--examples", "0"], "--examples"),
+    (["linear", "scratch.nn:Linear", "--report", "out.txt"], "--report: expected a file name ending in"),
 ])
 def test_usage_errors_exit_2(capsys, argv, message):
     code, _, err = _run(capsys, *argv)
@@ -123,3 +124,10 @@ def test_optimizer_mismatch_is_cut_to_the_first_failing_step():
     first = min(int(r.step.split()[1]) for r in result["failed_records"])
     assert len(case.steps) == first  # nothing after the first failing step is kept
     assert all(not r.passed for r in result["failed_records"])
+
+
+def test_a_candidate_file_that_fails_to_import_is_a_usage_error(tmp_path, capsys):
+    bad = tmp_path / "broken.py"
+    bad.write_text("class Broken(:\n    pass\n")
+    code, _, err = _run(capsys, "linear", f"{bad}:Broken")
+    assert code == 2 and "failed to import: SyntaxError" in err

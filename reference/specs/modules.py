@@ -38,6 +38,9 @@ def _act(name, cls, twin_cls, cases=S.elementwise_cases, kinks=(), draws="", **k
                 cases=cases, kinks=kinks, draws=draws, calls=("train", "train"), **kw)
 
 
+# dim=None is drawn on purpose: torch's legacy dimension rule, which warns
+_LEGACY_DIM = ("Implicit dimension choice",)
+
 SPECS = [
     Spec("linear", snn.Linear, nn.Linear, "torch.nn.Linear", S.linear_cases,
          default_config=dict(in_features=3, out_features=2), tags=frozenset({PARAMS}),
@@ -69,9 +72,9 @@ SPECS = [
     _act("silu", snn.SiLU, nn.SiLU, S.inplace_cases, draws="inplace"),
     _act("gelu", snn.GELU, nn.GELU, S.gelu_cases, draws="approximate 'none' and 'tanh'"),
     _act("softmax", snn.Softmax, nn.Softmax, S.softmax_cases, default_config=dict(dim=1),
-         draws="dim None (legacy rule) or any dim of 1..3-D input; logits up to 1e4"),
+         ignore_warnings=_LEGACY_DIM, draws="dim None (legacy rule) or any dim of 1..3-D input; logits up to 1e4"),
     _act("log_softmax", snn.LogSoftmax, nn.LogSoftmax, S.softmax_cases, default_config=dict(dim=1),
-         draws="dim None (legacy rule) or any dim of 1..3-D input; logits up to 1e4"),
+         ignore_warnings=_LEGACY_DIM, draws="dim None (legacy rule) or any dim of 1..3-D input; logits up to 1e4"),
     Spec("sequential", snn.Sequential, twins.torch_mlp, "torch.nn.Sequential (Linear, [BatchNorm1d], act, Linear)",
          S.sequential_cases, build=lambda **cfg: twins.mlp(snn, **cfg),
          default_config=dict(in_features=3, hidden=5, out_features=2),

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 from torch.optim import lr_scheduler as tls
 
 from reference.compare import DEFAULT_TOLERANCES, Tolerance
@@ -41,9 +40,9 @@ def _default(config: dict, steps: int = 12, optimizer=("SGD", {"lr": 0.1, "momen
     return make
 
 
-def _spec(name, cls_name, cases, default, draws):
+def _spec(name, cls_name, cases, default, draws, **kw):
     return Spec(name, getattr(sls, cls_name), getattr(tls, cls_name), f"torch.optim.lr_scheduler.{cls_name}", cases,
-                kind="scheduler", default=default, draws=draws, step_tolerance=trajectory_tolerance)
+                kind="scheduler", default=default, draws=draws, step_tolerance=trajectory_tolerance, **kw)
 
 
 SPECS = [
@@ -55,7 +54,8 @@ SPECS = [
     _spec("exponential_lr", "ExponentialLR", SS.exponential_lr_cases, _default({"gamma": 0.9}),
           "gamma in [0.5, 1] (0.9, 0.99, 1)"),
     _spec("lambda_lr", "LambdaLR", SS.lambda_lr_cases, _default({"lr_lambda": sls.inverse_time_decay(0.5)}),
-          "lr_lambda = inverse_time_decay(k), k in [0, 2], one or a list of two (two param groups)"),
+          "lr_lambda = inverse_time_decay(k), k in [0, 2], one or a list of two (two param groups)",
+          snippet_imports=("from scratch.optim.lr_scheduler import inverse_time_decay",)),
     _spec("linear_lr", "LinearLR", SS.linear_lr_cases,
           _default({"start_factor": 0.25, "end_factor": 1.0, "total_iters": 5}),
           "start_factor (0, 1], end_factor [0, 1], total_iters 0 (stays at start), 1, 5, 0..steps+2"),
@@ -75,39 +75,20 @@ SPECS = [
 
 def _measure(n_cases: int = 200) -> float:
     """Worst margin of torch's float32 trajectory against its float64 one under ``trajectory_tolerance``."""
-    from hypothesis import HealthCheck, given, settings
+    from reference.engine_optim import trace_trajectory_twin
+    from reference.sampling import sample_cases
 
-    worst = [0.0]
+    worst = 0.0
     for spec in SPECS:
-        @settings(max_examples=n_cases, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
-        @given(spec.cases())
-        def run(case):
-            traj = {dt: _torch_trajectory(spec, case, dt) for dt in (torch.float32, torch.float64)}
-            for t, (p32, p64) in enumerate(zip(traj[torch.float32], traj[torch.float64]), start=1):
-                tol = trajectory_tolerance("float32", t)
-                for a, b in zip(p32, p64):
-                    worst[0] = max(worst[0], float(np.max(np.abs(a - b) / tol.allowed(b))))
-        run()
-        print(f"{spec.name}: worst float32-vs-float64 margin so far {worst[0]:.3g}")
-    return worst[0]
-
-
-def _torch_trajectory(spec: Spec, case: Case, dtype) -> list:
-    params = [torch.nn.Parameter(torch.tensor(x, dtype=dtype)) for x in case.inputs]
-    name, kwargs = case.extra["optimizer"]
-    groups = case.extra.get("groups")
-    groups = [{**g, "params": [params[i] for i in g["params"]]} for g in groups] if groups else params
-    opt = getattr(torch.optim, name)(groups, **kwargs)
-    sched = spec.twin(opt, **case.config)
-    out = []
-    for grads in case.steps:
-        for p, g in zip(params, grads):
-            p.grad = torch.tensor(g, dtype=dtype)
-        opt.step()
-        sched.step()
-        out.append([p.detach().numpy().astype(np.float64) for p in params])
-    return out
+        for case in sample_cases(spec.cases(), n_cases, seed=0):
+            t32, t64 = (trace_trajectory_twin(spec, case, dt) for dt in ("float32", "float64"))
+            for (step, key), b in t64.values.items():
+                if key.startswith("param:"):
+                    tol = trajectory_tolerance("float32", int(step.split()[1]))
+                    a = t32.values[(step, key)].astype(np.float64)
+                    worst = max(worst, float(np.max(np.abs(a - b) / tol.allowed(b), initial=0.0)))
+        print(f"{spec.name}: worst float32-vs-float64 margin so far {worst:.3g}")
+    return worst
 
 
 if __name__ == "__main__":
