@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from scratch.optim._blocks import run_in_blocks
 from scratch.optim.optimizer import Optimizer, Workspace, add, addcmul, grad_for_step, next_step
 
 
@@ -62,6 +63,7 @@ class Adadelta(Optimizer):
 
     def _update(self, p, group):
         state = self.state.get(p) or adadelta_init_state(p.data)
-        adadelta_step(self._target(p), p.grad, state, lr=group["lr"], rho=group["rho"], eps=group["eps"],
-                      weight_decay=group["weight_decay"], maximize=group["maximize"], work=self._work)
+        run_in_blocks(adadelta_step, self._target(p), p.grad, state,
+                      lr=group["lr"], rho=group["rho"], eps=group["eps"], weight_decay=group["weight_decay"],
+                      maximize=group["maximize"], work=self._work)
         self.state[p] = state

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from scratch.optim._blocks import run_in_blocks
 from scratch.optim.optimizer import Optimizer, Workspace, addcdiv, addcmul, grad_for_step, next_step
 
 
@@ -63,7 +64,7 @@ class Adagrad(Optimizer):
 
     def _update(self, p, group):
         state = self.state.get(p) or adagrad_init_state(p.data, self.defaults["initial_accumulator_value"])
-        adagrad_step(self._target(p), p.grad, state, lr=group["lr"], lr_decay=group["lr_decay"],
-                     weight_decay=group["weight_decay"], eps=group["eps"], maximize=group["maximize"],
-                     work=self._work)
+        run_in_blocks(adagrad_step, self._target(p), p.grad, state,
+                      lr=group["lr"], lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
+                      eps=group["eps"], maximize=group["maximize"], work=self._work)
         self.state[p] = state

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from scratch.optim.adam import validate_adam_family
+from scratch.optim._blocks import run_in_blocks
 from scratch.optim.optimizer import Optimizer, Workspace, addcdiv, addcmul, grad_for_step, lerp, next_step
 
 
@@ -74,8 +75,9 @@ class NAdam(Optimizer):
     def _update(self, p, group):
         state = self.state.get(p) or nadam_init_state(p.data)
         beta1, beta2 = group["betas"]
-        nadam_step(self._target(p), p.grad, state, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                   weight_decay=group["weight_decay"], momentum_decay=group["momentum_decay"],
-                   decoupled_weight_decay=group["decoupled_weight_decay"], maximize=group["maximize"],
-                   work=self._work)
+        run_in_blocks(nadam_step, self._target(p), p.grad, state,
+                      lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                      weight_decay=group["weight_decay"], momentum_decay=group["momentum_decay"],
+                      decoupled_weight_decay=group["decoupled_weight_decay"], maximize=group["maximize"],
+                      work=self._work)
         self.state[p] = state

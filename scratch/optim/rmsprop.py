@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from scratch.optim._blocks import run_in_blocks
 from scratch.optim.optimizer import Optimizer, Workspace, add, addcdiv, addcmul, grad_for_step, lerp, next_step
 
 
@@ -75,7 +76,8 @@ class RMSprop(Optimizer):
 
     def _update(self, p, group):
         state = self.state.get(p) or rmsprop_init_state(p.data, group["momentum"], group["centered"])
-        rmsprop_step(self._target(p), p.grad, state, lr=group["lr"], alpha=group["alpha"], eps=group["eps"],
-                     weight_decay=group["weight_decay"], momentum=group["momentum"], centered=group["centered"],
-                     maximize=group["maximize"], work=self._work)
+        run_in_blocks(rmsprop_step, self._target(p), p.grad, state,
+                      lr=group["lr"], alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
+                      momentum=group["momentum"], centered=group["centered"], maximize=group["maximize"],
+                      work=self._work)
         self.state[p] = state

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from scratch.optim._blocks import run_in_blocks
 from scratch.optim.optimizer import Optimizer, Workspace, add, grad_for_step
 
 
@@ -77,9 +78,16 @@ class SGD(Optimizer):
 
     def _update(self, p, group):
         momentum = group["momentum"]
+        hp = dict(lr=group["lr"], momentum=momentum, dampening=group["dampening"],
+                  weight_decay=group["weight_decay"], nesterov=group["nesterov"], maximize=group["maximize"],
+                  work=self._work)
         old = self.state.get(p, {}).get("momentum_buffer") if momentum != 0 else None
-        buf = sgd_step(self._target(p), p.grad, old, lr=group["lr"], momentum=momentum,
-                       dampening=group["dampening"], weight_decay=group["weight_decay"],
-                       nesterov=group["nesterov"], maximize=group["maximize"], work=self._work)
-        if momentum != 0:
-            self.state.setdefault(p, {})["momentum_buffer"] = buf
+        if momentum != 0 and old is None:  # the first step creates the buffer: one whole call
+            self.state.setdefault(p, {})["momentum_buffer"] = sgd_step(self._target(p), p.grad, None, **hp)
+        else:  # the buffer (if any) is updated in place, so the step can run in blocks
+            run_in_blocks(_sgd_kernel, self._target(p), p.grad, self.state.get(p, {}), **hp)
+
+
+def _sgd_kernel(param, grad, state, **hp):
+    """``sgd_step`` in the (param, grad, state) form ``run_in_blocks`` calls."""
+    sgd_step(param, grad, state.get("momentum_buffer"), **hp)
