@@ -4,8 +4,11 @@ Each optimizer is a step kernel (``sgd_step``, ``adam_step``, ...; it updates th
 state in place, like torch's ``_single_tensor_*``) under a thin class that
 follows torch's protocol: ``Cls(params, **torch_kwargs)``, ``param_groups``, ``state`` with torch's
 names, ``step()``, ``zero_grad()``, ``add_param_group``, ``state_dict``/``load_state_dict``.
+torch's fused multiply-adds are emulated bit for bit; ``with unfused():`` rounds them twice
+instead, for speed (see ``_fused.py``).
 """
 
+from scratch.optim._fused import unfused
 from scratch.optim.adadelta import Adadelta
 from scratch.optim.adagrad import Adagrad
 from scratch.optim.adam import Adam
@@ -20,4 +23,4 @@ from scratch.optim.sgd import SGD, course_momentum_step
 from scratch.optim import lr_scheduler  # noqa: E402,F401  (after the optimizers: schedulers use them)
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta",
-           "course_momentum_step", "lr_scheduler"]
+           "course_momentum_step", "lr_scheduler", "unfused"]

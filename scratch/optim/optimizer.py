@@ -26,7 +26,7 @@ import warnings
 
 import numpy as np
 
-from scratch.optim._fma import fma64
+from scratch.optim._fused import fma
 
 _FLOATS = (np.float32, np.float64)
 
@@ -47,13 +47,6 @@ def _check_param(p, where: str) -> None:
 def scalar(x: float, dtype) -> float:
     """The value a Python scalar takes inside a torch op on a ``dtype`` tensor (float32 rounds it)."""
     return float(np.dtype(dtype).type(x))
-
-
-def _wide_fma(x, y, c):
-    """x*y + c in the x87 long double, rounded to float64: the fallback of ``fma64`` for the rare
-    elements outside its exact range (tiny products, huge or non-finite values)."""
-    ld = np.longdouble
-    return (np.multiply(x, y, dtype=ld) + c).astype(np.float64)
 
 
 class Workspace:
@@ -92,32 +85,8 @@ def _work(work):
 
 # The primitives below compute torch's in-place ops into ``out`` (a fresh array when None; it may
 # be one of the inputs, as in torch's ``a.add_(b)``). torch's CPU kernels round x*y + c once (a
-# fused multiply-add); ``_fma`` reproduces that bitwise.
-
-
-def _widen(x, name, work):
-    """``x`` converted (exactly) into the float64 workspace array ``name``: a cast plus a
-    same-dtype ufunc is faster than a ufunc converting its inputs on the fly (measured on 100k
-    float32: 15 + 11 us vs 56 us for a multiply)."""
-    buf = work.get(name, x, np.float64)
-    np.copyto(buf, x)
-    return buf
-
-
-def _fma(x, y, c, out, work):
-    """out = x*y + c rounded once, for arrays ``x``, ``c`` and an array or scalar ``y`` of c's dtype.
-
-    float32: the product of two float32 is exact in float64, the sum is rounded in float64 and
-    then to float32 (measured bitwise against torch's CPU kernels). float64: ``fma64``, a
-    correctly rounded fma from error-free transformations (the x87 long double used before was
-    ~20x slower per element and rounded the product to 64 bits first)."""
-    if c.dtype == np.float64:
-        return fma64(x, y, c, out, work, _wide_fma)
-    prod = _widen(x, "_wide", work)
-    np.multiply(prod, _widen(y, "_wide2", work) if np.ndim(y) else np.float64(y), out=prod)
-    np.add(prod, _widen(c, "_wide2", work), out=prod)
-    np.copyto(out, prod, casting="same_kind")  # a ufunc whose output needs a cast takes ~2x longer
-    return out
+# fused multiply-add); ``fma`` (``_fused.py``) reproduces that bit for bit, or, inside
+# ``scratch.optim.unfused()``, rounds twice for speed.
 
 
 def add(a: np.ndarray, b: np.ndarray, alpha: float = 1.0, *, out=None, work=None) -> np.ndarray:
@@ -127,7 +96,7 @@ def add(a: np.ndarray, b: np.ndarray, alpha: float = 1.0, *, out=None, work=None
     alpha = scalar(alpha, a.dtype)
     if alpha == 1.0:  # the product is b itself: one rounded sum
         return np.add(a, b, out=out)
-    return _fma(b, alpha, a, out, _work(work))
+    return fma(b, alpha, a, out, _work(work))
 
 
 def addcmul(a: np.ndarray, t1: np.ndarray, t2: np.ndarray, value: float = 1.0, *, out=None,
@@ -136,7 +105,7 @@ def addcmul(a: np.ndarray, t1: np.ndarray, t2: np.ndarray, value: float = 1.0, *
     multiply-add (measured bitwise on torch's CPU kernel in float32)."""
     work = _work(work)
     vt1 = np.multiply(t1, scalar(value, a.dtype), out=work.get("_tmp", a))
-    return _fma(vt1, t2, a, _out(out, a), work)
+    return fma(vt1, t2, a, _out(out, a), work)
 
 
 def addcdiv(a: np.ndarray, t1: np.ndarray, t2: np.ndarray, value: float = 1.0, *, out=None,
@@ -156,7 +125,7 @@ def lerp(start: np.ndarray, end: np.ndarray, weight: float, *, out=None, work=No
     w = scalar(weight, start.dtype)
     diff = np.subtract(end, start, out=work.get("_tmp", start))
     base, factor = (start, w) if abs(w) < 0.5 else (end, w - 1.0)
-    return _fma(diff, factor, base, _out(out, start), work)
+    return fma(diff, factor, base, _out(out, start), work)
 
 
 def grad_for_step(param, grad, work: Workspace, weight_decay=0.0, maximize=False) -> np.ndarray:
