@@ -14,6 +14,7 @@ import numpy as np
 
 from scratch import _checks
 from scratch.nn import functional as F
+from scratch.nn.functional.normalization import center
 from scratch.nn.modules.module import Module
 from scratch.nn.parameter import Parameter
 
@@ -56,36 +57,35 @@ class BatchNorm1d(Module):
         if (self.training or not self.track_running_stats) and x.size // x.shape[1] == 1:
             raise ValueError(f"BatchNorm1d: expected more than 1 value per channel when training, got input size {x.shape}")
 
-    # Computed in float64 and rounded once at the end, whatever the dtype (see
-    # scratch.nn.functional.normalization: torch's float32 batch norm is that accurate).
+    # Per-channel sums in float64, elementwise passes in the input's dtype (why and how
+    # precise: scratch.nn.functional.normalization). The backward keeps d = x - mean.
     def forward(self, x):
         self._check(x)
         f64 = np.float64
-        w = None if self.weight is None else self.weight.data.astype(f64, copy=False)
-        b = None if self.bias is None else self.bias.data.astype(f64, copy=False)
-        x64 = x.astype(f64, copy=False)  # no copy for float64 input: the kernels do not write to it
+        w = None if self.weight is None else self.weight.data.astype(f64)
+        b = None if self.bias is None else self.bias.data
         self._batch_statistics = self.training or not self.track_running_stats
         if self._batch_statistics:
-            mean, var, n = F.batch_stats(x64)
+            mean, var, n, d = F.batch_stats(x)
             if self.training and self.track_running_stats:
                 self.num_batches_tracked = self.num_batches_tracked + 1
                 m = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
                 self.running_mean, self.running_var = F.update_running_stats(
                     self.running_mean, self.running_var, mean, var, n, m)
         else:
-            mean, var = self.running_mean.astype(f64), self.running_var.astype(f64)
-        y, self._xhat, self._inv_std = F.batch_norm_forward(x64, mean, var, w, b, self.eps)
-        return y.astype(x.dtype, copy=False)
+            var = self.running_var.astype(f64)
+            d = center(x, self.running_mean.astype(f64))
+        self._d, self._inv_std = d, 1 / np.sqrt(var + self.eps)
+        return F.batch_norm_forward(d, self._inv_std, w, b)
 
     def backward(self, grad_output):
-        w = None if self.weight is None else self.weight.data.astype(np.float64, copy=False)
-        gx, gw, gb = F.batch_norm_backward(grad_output.astype(np.float64, copy=False), self._xhat, self._inv_std, w,
-                                           self._batch_statistics)
+        w = None if self.weight is None else self.weight.data.astype(np.float64)
+        gx, gw, gb = F.batch_norm_backward(grad_output, self._d, self._inv_std, w, self._batch_statistics)
         if self.weight is not None:
             self.weight.accumulate_grad(gw)
         if self.bias is not None:
             self.bias.accumulate_grad(gb)
-        return gx.astype(grad_output.dtype, copy=False)
+        return gx
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
