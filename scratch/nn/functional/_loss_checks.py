@@ -86,16 +86,21 @@ def class_layout(input, target, name, ignore_index=None, allow_probabilities=Fal
             raise LossInputError(f"{name}: expected target shape {want} (input {x.shape} without the class dim 1), "
                                  f"got {target.shape}")
         lead = want
-        x2 = np.moveaxis(x, 1, -1).reshape(-1, C)
-        t = np.moveaxis(target, 1, -1).reshape(-1, C) if soft else target.reshape(-1)
+        if x.ndim == 2:  # already (M, C): moveaxis and its axis normalization cost ~6 us per call for nothing
+            x2, t = x, target
+        else:
+            x2 = np.moveaxis(x, 1, -1).reshape(-1, C)
+            t = np.moveaxis(target, 1, -1).reshape(-1, C) if soft else target.reshape(-1)
     if not soft:
-        t = t.astype(np.int64)
-        bad = (t < 0) | (t >= C)
-        if ignore_index is not None:
-            bad &= t != ignore_index
-        if bad.any():
-            raise ClassIndexError(f"{name}: target {t[bad][0]} is out of bounds: expected a class in [0, {C})"
-                                  + (f" or ignore_index={ignore_index}" if ignore_index is not None else ""))
+        t = t.astype(np.int64, copy=False)  # read only from here on: no copy needed
+        # min and max first (two reductions): the four masks below only when some target is out of range
+        if t.size and not (t.min() >= 0 and t.max() < C):
+            bad = (t < 0) | (t >= C)
+            if ignore_index is not None:
+                bad &= t != ignore_index
+            if bad.any():
+                raise ClassIndexError(f"{name}: target {t[bad][0]} is out of bounds: expected a class in [0, {C})"
+                                      + (f" or ignore_index={ignore_index}" if ignore_index is not None else ""))
     else:
         t = t.astype(x.dtype, copy=False)
     return (x2, t, lead, soft) if allow_probabilities else (x2, t, lead)
@@ -103,7 +108,7 @@ def class_layout(input, target, name, ignore_index=None, allow_probabilities=Fal
 
 def class_unlayout(g2, input):
     """Inverse of class_layout for a gradient (M, C) -> input's shape."""
-    if input.ndim == 1:
+    if input.ndim <= 2:
         return g2.reshape(input.shape)
     moved = (input.shape[0],) + input.shape[2:] + (input.shape[1],)
     return np.moveaxis(g2.reshape(moved), -1, 1)

@@ -107,14 +107,13 @@ class CrossEntropyLoss(_WeightedLoss):
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def _f(self, x, t):
-        self._keep = {}  # log_softmax(x) and sum(w[y]) from forward: backward needs them, no recomputation
+        self._keep = {}  # log_softmax(x) and sum(w[y]) (or exp(x - max) and its row sums) for backward
         return FL.cross_entropy(x, t, self.weight, self.ignore_index, self.reduction, self.label_smoothing,
                                 _keep=self._keep)
 
     def _df(self, g, x, t):
         return FL.cross_entropy_backward(g, x, t, self.weight, self.ignore_index, self.reduction,
-                                         self.label_smoothing, _logp=self._keep.get("logp"),
-                                         _total=self._keep.get("total"))
+                                         self.label_smoothing, _kept=self._keep)
 
 
 class MultiMarginLoss(_WeightedLoss):
@@ -164,10 +163,11 @@ class SmoothL1Loss(_Loss):
         self.beta = beta
 
     def _f(self, x, t):
-        return FL.smooth_l1_loss(x, t, self.reduction, self.beta)
+        self._keep = {}  # the clipped difference (or d and the band mask) from forward: backward's only input
+        return FL.smooth_l1_loss(x, t, self.reduction, self.beta, _keep=self._keep)
 
     def _df(self, g, x, t):
-        return FL.smooth_l1_loss_backward(g, x, t, self.reduction, self.beta)
+        return FL.smooth_l1_loss_backward(g, x, t, self.reduction, self.beta, _kept=self._keep)
 
 
 class HuberLoss(_Loss):
@@ -180,10 +180,11 @@ class HuberLoss(_Loss):
         self.delta = delta
 
     def _f(self, x, t):
-        return FL.huber_loss(x, t, self.reduction, self.delta)
+        self._keep = {}  # the clipped difference (or d and the band mask) from forward: backward's only input
+        return FL.huber_loss(x, t, self.reduction, self.delta, _keep=self._keep)
 
     def _df(self, g, x, t):
-        return FL.huber_loss_backward(g, x, t, self.reduction, self.delta)
+        return FL.huber_loss_backward(g, x, t, self.reduction, self.delta, _kept=self._keep)
 
 
 class BCELoss(_WeightedLoss):
@@ -208,13 +209,13 @@ class BCEWithLogitsLoss(_Loss):
         self.register_buffer("pos_weight", _buffer(pos_weight, "BCEWithLogitsLoss: pos_weight"))
 
     def _f(self, x, t):
-        self._keep = {}  # e^-|x| from forward: backward's sigmoids need it, no second exp
+        self._keep = {}  # e^-|x| and 1 - y from forward: backward's sigmoids need e, no second exp
         return FL.binary_cross_entropy_with_logits(x, t, self.weight, self.reduction, self.pos_weight,
                                                    _keep=self._keep)
 
     def _df(self, g, x, t):
         return FL.binary_cross_entropy_with_logits_backward(g, x, t, self.weight, self.reduction, self.pos_weight,
-                                                            _e=self._keep.get("e"))
+                                                            _e=self._keep.get("e"), _neg=self._keep.get("neg"))
 
 
 class KLDivLoss(_Loss):
