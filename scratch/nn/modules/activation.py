@@ -34,10 +34,11 @@ class ReLU(_Elementwise):
         self.inplace = inplace
 
     def _f(self, x):
-        return F.relu(x)
+        self._gate = FA.relu_gate(x)  # kept: backward is one pass (g & gate)
+        return FA.relu(x, self._gate)
 
     def _df(self, g, x, y):
-        return F.relu_backward(g, x)
+        return FA.relu_backward(g, x, self._gate)
 
 
 class LeakyReLU(_Elementwise):
@@ -46,10 +47,11 @@ class LeakyReLU(_Elementwise):
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def _f(self, x):
-        return F.leaky_relu(x, self.negative_slope)
+        self._factor = FA.leaky_relu_factor(x, self.negative_slope)  # kept: backward is g * factor
+        return FA.leaky_relu(x, self.negative_slope, self._factor)
 
     def _df(self, g, x, y):
-        return F.leaky_relu_backward(g, x, self.negative_slope)
+        return FA.leaky_relu_backward(g, x, self.negative_slope, self._factor)
 
 
 class ELU(_Elementwise):
@@ -58,10 +60,11 @@ class ELU(_Elementwise):
         self.alpha, self.inplace = alpha, inplace
 
     def _f(self, x):
-        return F.elu(x, self.alpha)
+        self._masks = FA.elu_masks(x)  # kept: backward selects with the same masks
+        return FA.elu(x, self.alpha, self._masks)
 
     def _df(self, g, x, y):
-        return F.elu_backward(g, x, self.alpha)
+        return FA.elu_backward(g, x, self.alpha, self._masks)
 
 
 class Sigmoid(_Elementwise):
@@ -105,13 +108,14 @@ class GELU(_Elementwise):
     def _f(self, x):
         if self.approximate == "tanh":
             return F.gelu(x, "tanh")
-        self._cdf = FA.normal_cdf(x)  # kept for backward: saves the erf
+        self._kept = {}
+        self._cdf = FA.normal_cdf(x, self._kept)  # kept for backward: saves the erf (and x^2 in float32)
         return x * self._cdf
 
     def _df(self, g, x, y):
         if self.approximate == "tanh":
             return F.gelu_backward(g, x, "tanh")
-        return F.gelu_backward(g, x, cdf=self._cdf)
+        return F.gelu_backward(g, x, cdf=self._cdf, x2=self._kept.get("x2"))
 
 
 class PReLU(Module):
@@ -172,5 +176,9 @@ class Softmax(_SoftmaxBase):
 class LogSoftmax(_SoftmaxBase):
     """y = x - max - log sum exp(x - max) along ``dim``."""
 
-    _f = staticmethod(F.log_softmax)
-    _df = staticmethod(F.log_softmax_backward)
+    def _f(self, x, dim):
+        self._kept = {}  # exp(x - shift) and its sum: backward's exp(y) without another exp
+        return FA.log_softmax(x, dim, keep=self._kept)
+
+    def _df(self, g, y, dim):
+        return FA.log_softmax_backward(g, y, dim, kept=self._kept)
