@@ -29,13 +29,36 @@ def _bcast(v, x):
     return v.reshape((1, -1) + (1,) * (x.ndim - 2))
 
 
+_SCRATCH: dict = {}  # name -> one array reused from call to call
+
+
+def _scratch(name, shape, dtype):
+    """A work array for a temporary that is consumed before the next call (by a gemv). Why: a
+    fresh megabyte-sized array costs more in page faults (glibc hands it back to the OS when
+    it is freed) than the pass that fills it: BatchNorm1d's float32 forward on (512, 256) took
+    640 us with fresh temporaries, 210 us with these."""
+    buf = _SCRATCH.get(name)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = _SCRATCH[name] = np.empty(shape, dtype)
+    return buf
+
+
+def _converted(a, dtype):
+    """``a`` in ``dtype`` (itself when it already is; else in a reused work array)."""
+    if a.dtype == dtype:
+        return a
+    buf = _scratch("converted", a.shape, dtype)
+    np.copyto(buf, a)
+    return buf
+
+
 def channel_sums(a, dtype=None):
     """Per-channel sums of an (N, C) or (N, C, L) array, in ``dtype`` (default a's).
 
     One BLAS matrix-vector product ones @ a: on (512, 256) it takes 20 us in float64
     (a.sum(axis=0) 31 us) and 7 us in float32."""
     a2 = a if a.ndim == 2 else np.moveaxis(a, 1, -1).reshape(-1, a.shape[1])
-    a2 = a2.astype(dtype or a.dtype, copy=False)
+    a2 = _converted(a2, np.dtype(dtype or a.dtype))
     return np.ones(a2.shape[0], a2.dtype) @ a2
 
 
@@ -57,7 +80,8 @@ def batch_stats(x):
     n = x.size // x.shape[1]
     mean = channel_sums(x, np.float64) / n
     d = center(x, mean)
-    var = channel_sums(np.square(d), np.float64) / n  # two-pass: no cancellation for offset inputs
+    sq = np.square(d, out=_scratch("square", d.shape, d.dtype))
+    var = channel_sums(sq, np.float64) / n  # two-pass: no cancellation for offset inputs
     return mean, var, n, d
 
 
@@ -80,7 +104,8 @@ def batch_norm_backward(grad_output, d, inv_std, weight=None, batch_statistics=T
     """
     dt = grad_output.dtype
     g_sum = channel_sums(grad_output, np.float64)
-    gd_sum = channel_sums(grad_output * d, np.float64)  # sum(g (x - mean)), products rounded once
+    gd = np.multiply(grad_output, d, out=_scratch("product", d.shape, np.result_type(grad_output, d)))
+    gd_sum = channel_sums(gd, np.float64)  # sum(g (x - mean)), products rounded once
     scale = inv_std if weight is None else inv_std * weight
     if batch_statistics:
         n = grad_output.size // grad_output.shape[1]
