@@ -5,6 +5,17 @@ from reference import hypothesis_profiles
 from reference.convert import available_devices
 
 PROFILE = hypothesis_profiles.load()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """One pytest-xdist worker per core unless -n is given; without xdist the suite runs serially
+    (an ``-n auto`` in addopts would make pytest refuse to start when xdist is missing or disabled)."""
+    worker = hasattr(config, "workerinput")  # a worker must not start workers of its own
+    if not worker and config.pluginmanager.hasplugin("xdist") and getattr(config.option, "numprocesses", 0) is None:
+        config.option.numprocesses = "auto"
+
+
 DEVICES = available_devices()
 DTYPES = ["float64", "float32"]
 # the tests' tensors are tiny: a second intra-op thread only adds contention (a batch norm

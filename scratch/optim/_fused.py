@@ -31,7 +31,8 @@ _exact = True
 @contextlib.contextmanager
 def unfused():
     """Within the block scratch's optimizers round x*y + c twice (fast, within half an ulp of x*y
-    of torch's single rounding) instead of emulating torch's fused multiply-add bit for bit."""
+    of torch's single rounding) instead of emulating torch's fused multiply-add bit for bit.
+    Process-wide while it lasts, like torch's backend flags: other threads see it too."""
     global _exact
     saved, _exact = _exact, False
     try:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.optim._blocks import run_in_blocks
 from scratch.optim.optimizer import Optimizer, Workspace, add, addcmul, grad_for_step, next_step
 
 
@@ -61,9 +60,7 @@ class Adadelta(Optimizer):
         if not 0.0 <= hp["weight_decay"]:
             raise ValueError(f"Invalid weight_decay value: {hp['weight_decay']}")
 
-    def _update(self, p, group):
-        state = self.state.get(p) or adadelta_init_state(p.data)
-        run_in_blocks(adadelta_step, self._target(p), p.grad, state,
-                      lr=group["lr"], rho=group["rho"], eps=group["eps"], weight_decay=group["weight_decay"],
-                      maximize=group["maximize"], work=self._work)
-        self.state[p] = state
+    _kernel = staticmethod(adadelta_step)
+
+    def _init_state(self, param, group):
+        return adadelta_init_state(param)

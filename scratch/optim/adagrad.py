@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.optim._blocks import run_in_blocks
 from scratch.optim.optimizer import Optimizer, Workspace, addcdiv, addcmul, grad_for_step, next_step
 
 
@@ -62,9 +61,7 @@ class Adagrad(Optimizer):
             if not 0.0 <= hp[key]:
                 raise ValueError(f"Invalid {label}: {hp[key]}")
 
-    def _update(self, p, group):
-        state = self.state.get(p) or adagrad_init_state(p.data, self.defaults["initial_accumulator_value"])
-        run_in_blocks(adagrad_step, self._target(p), p.grad, state,
-                      lr=group["lr"], lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
-                      eps=group["eps"], maximize=group["maximize"], work=self._work)
-        self.state[p] = state
+    _kernel = staticmethod(adagrad_step)
+
+    def _init_state(self, param, group):
+        return adagrad_init_state(param, self.defaults["initial_accumulator_value"])  # the constructor's, as in torch

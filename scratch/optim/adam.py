@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.optim._blocks import run_in_blocks
 from scratch.optim.optimizer import Optimizer, Workspace, addcdiv, addcmul, grad_for_step, lerp, next_step
 
 
@@ -104,11 +103,7 @@ class Adam(Optimizer):
 
     _validate = staticmethod(validate_adam_family)
 
-    def _update(self, p, group):
-        state = self.state.get(p) or adam_init_state(p.data, group["amsgrad"])
-        beta1, beta2 = group["betas"]
-        run_in_blocks(adam_step, self._target(p), p.grad, state,
-                      lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                      weight_decay=group["weight_decay"], amsgrad=group["amsgrad"], maximize=group["maximize"],
-                      decoupled_weight_decay=group["decoupled_weight_decay"], work=self._work)
-        self.state[p] = state
+    _kernel = staticmethod(adam_step)
+
+    def _init_state(self, param, group):
+        return adam_init_state(param, group["amsgrad"])

@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 
 from scratch.optim.adam import validate_adam_family
-from scratch.optim._blocks import run_in_blocks
 from scratch.optim.optimizer import Optimizer, Workspace, addcdiv, grad_for_step, lerp, next_step
 
 
@@ -51,10 +50,7 @@ class Adamax(Optimizer):
 
     _validate = staticmethod(validate_adam_family)
 
-    def _update(self, p, group):
-        state = self.state.get(p) or adamax_init_state(p.data)
-        beta1, beta2 = group["betas"]
-        run_in_blocks(adamax_step, self._target(p), p.grad, state,
-                      lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                      weight_decay=group["weight_decay"], maximize=group["maximize"], work=self._work)
-        self.state[p] = state
+    _kernel = staticmethod(adamax_step)
+
+    def _init_state(self, param, group):
+        return adamax_init_state(param)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 
 from scratch.optim.adam import validate_adam_family
-from scratch.optim._blocks import run_in_blocks
 from scratch.optim.optimizer import Optimizer, Workspace, addcdiv, addcmul, grad_for_step, lerp, next_step
 
 
@@ -72,12 +71,7 @@ class NAdam(Optimizer):
         if not 0.0 <= hp["momentum_decay"]:
             raise ValueError(f"Invalid momentum_decay value: {hp['momentum_decay']}")
 
-    def _update(self, p, group):
-        state = self.state.get(p) or nadam_init_state(p.data)
-        beta1, beta2 = group["betas"]
-        run_in_blocks(nadam_step, self._target(p), p.grad, state,
-                      lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                      weight_decay=group["weight_decay"], momentum_decay=group["momentum_decay"],
-                      decoupled_weight_decay=group["decoupled_weight_decay"], maximize=group["maximize"],
-                      work=self._work)
-        self.state[p] = state
+    _kernel = staticmethod(nadam_step)
+
+    def _init_state(self, param, group):
+        return nadam_init_state(param)

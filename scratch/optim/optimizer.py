@@ -22,11 +22,15 @@ across steps, because fresh large arrays on every step cost more than the arithm
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
 import warnings
 
 import numpy as np
 
+from scratch.optim._blocks import run_in_blocks
 from scratch.optim._fused import fma
+from scratch.optim._workspace import Workspace  # noqa: F401  (the kernels import it from here)
 
 _FLOATS = (np.float32, np.float64)
 
@@ -47,32 +51,6 @@ def _check_param(p, where: str) -> None:
 def scalar(x: float, dtype) -> float:
     """The value a Python scalar takes inside a torch op on a ``dtype`` tensor (float32 rounds it)."""
     return float(np.dtype(dtype).type(x))
-
-
-class Workspace:
-    """Named scratch arrays reused from step to step (one flat array per name and dtype, grown to
-    the largest parameter and viewed in each parameter's shape).
-
-    Why: a fresh multi-megabyte temporary costs page faults on every step (measured: a 1M-element
-    float32 ``add`` took ~8 ms with ``astype`` temporaries, ~1 ms writing into reused arrays).
-    A view is valid until the next ``get`` of the same name; the primitives below use names
-    starting with ``_``, so a kernel's own names never clash with them."""
-
-    def __init__(self):
-        self._flat: dict = {}
-        self._views: dict = {}  # (name, dtype, shape) -> view: a step asks for the same views every time
-
-    def get(self, name: str, like: np.ndarray, dtype=None) -> np.ndarray:
-        key = (name, like.dtype if dtype is None else dtype, like.shape)
-        view = self._views.get(key)
-        if view is None:  # (the lookup above saves ~1 us a call: a kernel makes ~10 calls per step)
-            dt = np.dtype(key[1])
-            flat = self._flat.get((name, dt))
-            if flat is None or flat.size < like.size:
-                flat = self._flat[(name, dt)] = np.empty(like.size, dtype=dt)
-                self._views = {k: v for k, v in self._views.items() if k[0] != name}  # views of the old array
-            view = self._views[key] = flat[:like.size].reshape(like.shape)
-        return view
 
 
 def _out(out, like):
@@ -137,6 +115,21 @@ def grad_for_step(param, grad, work: Workspace, weight_decay=0.0, maximize=False
     if weight_decay != 0:
         g = add(g, param, weight_decay, out=work.get("grad", grad), work=work)
     return g
+
+
+@functools.lru_cache(maxsize=None)
+def _keyword_names(kernel) -> tuple:
+    """The hyperparameters a step kernel takes: its keyword-only arguments but ``work``."""
+    return tuple(n for n, a in inspect.signature(kernel).parameters.items()
+                 if a.kind is inspect.Parameter.KEYWORD_ONLY and n != "work")
+
+
+def _kernel_args(kernel, group: dict) -> dict:
+    names = _keyword_names(kernel)
+    args = {n: group[n] for n in names if n in group}
+    if "beta1" in names:
+        args["beta1"], args["beta2"] = group["betas"]
+    return args
 
 
 def next_step(state: dict) -> tuple[np.ndarray, float]:
@@ -235,8 +228,19 @@ class Optimizer:
                     self._update(p, group)
         return loss
 
-    def _update(self, p, group: dict) -> None:
+    # A subclass names its step kernel (``_kernel = staticmethod(adam_step)``) and how a
+    # parameter's state starts (``_init_state``); the shell reads the kernel's keyword arguments
+    # from the group by name (``betas`` gives beta1 and beta2) and runs it, in blocks when large.
+    _kernel = None
+
+    def _init_state(self, param: np.ndarray, group: dict) -> dict:
         raise NotImplementedError
+
+    def _update(self, p, group: dict) -> None:
+        state = self.state.get(p) or self._init_state(p.data, group)
+        kw = _kernel_args(self._kernel, group)
+        run_in_blocks(self._kernel, self._target(p), p.grad, state, work=self._work, **kw)
+        self.state[p] = state
 
     @staticmethod
     def _target(p) -> np.ndarray:

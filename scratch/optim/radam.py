@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 
 from scratch.optim.adam import update_moments, validate_adam_family
-from scratch.optim._blocks import run_in_blocks
 from scratch.optim.optimizer import Optimizer, Workspace
 
 
@@ -68,11 +67,7 @@ class RAdam(Optimizer):
 
     _validate = staticmethod(validate_adam_family)
 
-    def _update(self, p, group):
-        state = self.state.get(p) or radam_init_state(p.data)
-        beta1, beta2 = group["betas"]
-        run_in_blocks(radam_step, self._target(p), p.grad, state,
-                      lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                      weight_decay=group["weight_decay"], decoupled_weight_decay=group["decoupled_weight_decay"],
-                      maximize=group["maximize"], work=self._work)
-        self.state[p] = state
+    _kernel = staticmethod(radam_step)
+
+    def _init_state(self, param, group):
+        return radam_init_state(param)

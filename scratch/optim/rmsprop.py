@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.optim._blocks import run_in_blocks
 from scratch.optim.optimizer import Optimizer, Workspace, add, addcdiv, addcmul, grad_for_step, lerp, next_step
 
 
@@ -74,10 +73,7 @@ class RMSprop(Optimizer):
             if not 0.0 <= hp[key]:
                 raise ValueError(f"Invalid {label}: {hp[key]}")
 
-    def _update(self, p, group):
-        state = self.state.get(p) or rmsprop_init_state(p.data, group["momentum"], group["centered"])
-        run_in_blocks(rmsprop_step, self._target(p), p.grad, state,
-                      lr=group["lr"], alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
-                      momentum=group["momentum"], centered=group["centered"], maximize=group["maximize"],
-                      work=self._work)
-        self.state[p] = state
+    _kernel = staticmethod(rmsprop_step)
+
+    def _init_state(self, param, group):
+        return rmsprop_init_state(param, group["momentum"], group["centered"])
