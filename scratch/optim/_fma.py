@@ -13,7 +13,8 @@ transformations give the exact answer with float64 operations only:
 (Boldo & Melquiond, "Emulation of FMA and correctly rounded sums: proved algorithms using
 rounding to odd", IEEE TC 2008, Algorithm 5.4.) The proof needs no overflow in the split and no
 underflow in the product's error term, so elements with |x|, |y| >= 2^995, |c| >= 2^1000, a
-nonzero product below 2^-969 or a non-finite value are computed by the wide-type fallback instead.
+nonzero product below 2^-969, a zero product with a zero c (the sign of -0 + -0) or a non-finite
+value are computed by the wide-type fallback instead.
 Every temporary lives in the caller's ``Workspace`` (names start with ``_f``).
 """
 
@@ -57,8 +58,10 @@ def _safe(x, y, c, prod, tmp) -> np.ndarray | bool:
     else:
         ok = True
     np.abs(prod, out=tmp)
-    if tmp.size and tmp.min() < _TINY:  # tiny products: exact only when an operand is zero
-        ok = ok & ((tmp >= _TINY) | (x == 0) | (y == 0))
+    if tmp.size and not tmp.min() >= _TINY:  # (not >=: a nan product must not hide a tiny one)
+        # tiny products: exact only when an operand is zero, and then only for c != 0: the path's
+        # last addition th + (+0) would turn the exact -0 of (-0) + (-0) into +0
+        ok = ok & ((tmp >= _TINY) | ((x == 0) | (y == 0)) & (c != 0))
     if not (tmp.size == 0 or tmp.max() < np.inf):  # nan or inf product
         ok = ok & np.isfinite(prod)
     return ok

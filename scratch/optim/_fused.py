@@ -1,13 +1,19 @@
 """The fused multiply-add behind ``add(alpha=)``, ``addcmul`` and ``lerp``: out = x*y + c.
 
 torch's CPU kernels round x*y + c once (a hardware FMA). NumPy has no fma ufunc, so by default
-scratch emulates the single rounding bit for bit:
+scratch reproduces the single rounding:
 
+- float64, scalar y (``add`` with alpha, ``lerp``): one BLAS matrix product whose kernel uses
+  hardware FMAs (``_blas_fma``; checked once per process, else the emulation below).
+- float64, array y (``addcmul``): ``fma64`` (error-free transformations, ``_fma.py``): ~40
+  passes; an Adam step on 100k float64 parameters takes ~3x torch's time, ~2.7x of it here.
 - float32: the product of two float32 is exact in float64; the sum is rounded in float64 and
-  then to float32 (measured bitwise against torch's kernels, tests/test_fma.py). Five passes
-  where torch makes one: an Adam step on 1M float32 parameters costs ~1.7x torch's.
-- float64: ``fma64`` (error-free transformations, ``_fma.py``): ~40 passes; an Adam step on 100k
-  float64 parameters took 2.4 ms against torch's 0.39 ms.
+  then to float32. Five passes where torch makes one (Adam on 1M float32: ~1.7x torch's time).
+  Rounding twice is exact except where the float64 sum lands exactly on a tie between two
+  float32 without being that tie (it needs the exact sum to have more than 53 bits and bits
+  25-53 of the rounded one to read 10...0: about 2^-28 of the inexact sums); there the result
+  is one float32 ulp off torch's. The exact alternatives measured slower (round to odd: +6
+  passes; the BLAS product above: +10% on Adam).
 
 ``unfused()`` trades that exactness for speed, as ``torch.backends.cuda.matmul.allow_tf32``
 does for matmuls: inside it the product is rounded, then the sum (two roundings, one pass each;
@@ -23,6 +29,7 @@ import contextlib
 
 import numpy as np
 
+from scratch.optim._blas_fma import applies, gemm_fma
 from scratch.optim._fma import fma64
 
 _exact = True
@@ -69,6 +76,13 @@ def fma(x, y, c, out, work):
     if not _exact:
         prod = np.multiply(x, y, out=work.get("_prod", c))
         return np.add(prod, c, out=out)
+    if applies(x, y, c, out):  # a scalar factor: one BLAS product does it (see _blas_fma)
+        return gemm_fma(x, y, c, out, work)
+    return emulated_fma(x, y, c, out, work)
+
+
+def emulated_fma(x, y, c, out, work):
+    """``fma`` rounded once by emulation in NumPy (float32 through float64, float64 by ``fma64``)."""
     if c.dtype == np.float64:
         return fma64(x, y, c, out, work, _wide_fma)
     prod = _widen(x, "_wide", work)

@@ -19,13 +19,19 @@ class Workspace:
         self._views: dict = {}  # (name, dtype, shape) -> view: a step asks for the same views every time
 
     def get(self, name: str, like: np.ndarray, dtype=None) -> np.ndarray:
-        key = (name, like.dtype if dtype is None else dtype, like.shape)
+        """The array ``name`` in ``like``'s shape and in ``dtype`` (default ``like``'s)."""
+        return self.array(name, like.shape, like.dtype if dtype is None else dtype)
+
+    def array(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        """The array ``name`` in ``shape`` and ``dtype`` (contents left from its last use)."""
+        key = (name, dtype, shape)
         view = self._views.get(key)
         if view is None:  # (the lookup above saves ~1 us a call: a kernel makes ~10 calls per step)
-            dt = np.dtype(key[1])
+            dt = np.dtype(dtype)
+            size = int(np.prod(shape))
             flat = self._flat.get((name, dt))
-            if flat is None or flat.size < like.size:
-                flat = self._flat[(name, dt)] = np.empty(like.size, dtype=dt)
+            if flat is None or flat.size < size:
+                flat = self._flat[(name, dt)] = np.empty(size, dtype=dt)
                 self._views = {k: v for k, v in self._views.items() if k[0] != name}  # views of the old array
-            view = self._views[key] = flat[:like.size].reshape(like.shape)
+            view = self._views[key] = flat[:size].reshape(shape)
         return view
