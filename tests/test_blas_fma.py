@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from scratch.optim import _blas_fma
-from scratch.optim._blas_fma import correctly_rounded, fuses, gemm_fma, same_bits
+from scratch.optim._blas_fma import correctly_rounded, fuses, same_bits
 from scratch.optim._fused import emulated_fma, fma
 from scratch.optim._workspace import Workspace
 
@@ -32,7 +32,7 @@ def _cancelling(dtype, n, y, seed=0):
     """x*y within ~1e-9 relative of -c: one rounding and two differ in about half the elements."""
     r = np.random.default_rng(seed)
     x = r.standard_normal(n).astype(dtype)
-    c = (-(x.astype(np.float64) * float(y)) * (1 + 1e-9 * r.standard_normal(n))).astype(dtype)
+    c = (-(x.astype(np.float64) * np.asarray(y, np.float64)) * (1 + 1e-9 * r.standard_normal(n))).astype(dtype)
     return x, c
 
 
@@ -57,17 +57,21 @@ def test_the_oracle_is_torch_on_cancellation(dtype):
         assert not same_bits(x * y + c, want)  # the cases do tell one rounding from two
 
 
+@pytest.mark.parametrize("vector", [False, True])
 @pytest.mark.parametrize("n", [2, 3, 5, 8, 17, 66, 4099, 65539])
-def test_the_blas_route_matches_torch_or_is_not_taken(n):
-    """Where the probe accepts this machine's BLAS, its product gives torch's bits at every length
-    (kernel tails included); where it does not, ``fma`` never takes that route."""
-    x, c = _cancelling(np.float64, n, -3.0, seed=n)
+def test_the_blas_routes_match_torch_or_are_not_taken(n, vector):
+    """Where the probe accepts this machine's BLAS, its route (gemm for a scalar factor, vecdot for
+    an array) gives torch's bits at every length (kernel tails included); where it does not,
+    ``fma`` never takes that route."""
+    y = np.random.default_rng(n).choice([-3.0, 0.1, 7.5], n) if vector else -3.0
+    x, c = _cancelling(np.float64, n, y, seed=n)
+    want = torch.from_numpy(c).addcmul(torch.from_numpy(x), torch.from_numpy(np.broadcast_to(y, c.shape).copy()))
     out = np.empty_like(c)
-    if fuses(np.float64):
-        assert same_bits(gemm_fma(x, -3.0, c, out, Workspace()), _torch_fma(x, -3.0, c))
+    if fuses(np.float64, vector=vector):
+        assert same_bits(_blas_fma.route(y)(x, y, c, out, Workspace()), want.numpy())
     else:
-        assert not _blas_fma.applies(x, -3.0, c, out)
-    assert same_bits(fma(x, -3.0, c, out, Workspace()), _torch_fma(x, -3.0, c))
+        assert not _blas_fma.applies(x, y, c, out)
+    assert same_bits(fma(x, y, c, out, Workspace()), want.numpy())
 
 
 def _two_roundings(x, y, c, out, work):
@@ -85,16 +89,23 @@ def _gemm_without_zero_fix(x, y, c, out, work):
     return out
 
 
-@pytest.mark.parametrize("wrong", [_two_roundings, _gemv, _gemm_without_zero_fix])
-def test_the_probe_rejects_a_route_that_is_not_exact(monkeypatch, wrong):
-    monkeypatch.setattr(_blas_fma, "gemm_fma", wrong)
-    assert not _blas_fma.fuses.__wrapped__(np.float64)
+def _vecdot_without_zero_fix(x, y, c, out, work):
+    np.vecdot(np.stack([c, x], 1), np.stack([np.ones_like(y), y], 1), out=out)
+    return out
 
 
-def test_the_probe_accepts_an_exact_route(monkeypatch):
+@pytest.mark.parametrize("wrong, vector", [(_two_roundings, False), (_gemv, False), (_gemm_without_zero_fix, False),
+                                           (_two_roundings, True), (_vecdot_without_zero_fix, True)])
+def test_the_probe_rejects_a_route_that_is_not_exact(monkeypatch, wrong, vector):
+    monkeypatch.setattr(_blas_fma, "route", lambda y: wrong)
+    assert not _blas_fma.fuses.__wrapped__(np.float64, vector=vector)
+
+
+@pytest.mark.parametrize("vector", [False, True])
+def test_the_probe_accepts_an_exact_route(monkeypatch, vector):
     """With the emulation itself as the route, the probe passes: it rejects only wrong bits."""
-    monkeypatch.setattr(_blas_fma, "gemm_fma", emulated_fma)
-    assert _blas_fma.fuses.__wrapped__(np.float64)
+    monkeypatch.setattr(_blas_fma, "route", lambda y: emulated_fma)
+    assert _blas_fma.fuses.__wrapped__(np.float64, vector=vector)
 
 
 @pytest.mark.parametrize("value", [1.0, -0.5])
