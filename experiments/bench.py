@@ -9,7 +9,8 @@ the median of the repeats is reported.
   (6 * B * weights: forward 2, backward 4 multiply-adds per weight and sample) and
   that as a fraction of the GEMM peak measured in the same run (a large GEMM).
 - ``components``: forward+backward of every registry layer and loss at a mid-size shape.
-- ``optimizers``: one step of every registry optimizer on 1M and 10M parameters.
+- ``optimizers``: one step of every registry optimizer on 1M and 10M float32 parameters
+  and 1M float64 ones.
   The MLP and optimizer rows also give ``ratio_unfused``: the same scratch step inside
   ``scratch.optim.unfused()`` (x*y + c rounded twice instead of torch's fused multiply-add
   emulated bit for bit, which NumPy, having no fma, pays for in passes).
@@ -111,10 +112,11 @@ def _run(ctx) -> Result:
     growth, exps = _growth(ctx, repeats)
     memory = pd.DataFrame(BC.memory_rows(quick))
     goal = mlp[(mlp["dtype"] == "float32") & mlp["batch"].isin([128, 1024]) & (mlp["device"] == "torch on cpu")]
-    findings = [f"MLP step ratio scratch/torch (float32, cpu): " +
-                ", ".join(f"batch {int(r.batch)}: {r.ratio:.2f}x" for r in mlp[(mlp.dtype == "float32") &
-                                                                               (mlp.device == "torch on cpu")].itertuples()),
-                f"Worst component ratio: {comp.sort_values('ratio').iloc[-1]['component']} "
+    findings = [f"MLP step ratio scratch/torch ({dt}, cpu): " +
+                ", ".join(f"batch {int(r.batch)}: {r.ratio:.2f}x" for r in mlp[(mlp.dtype == dt) &
+                                                                               (mlp.device == "torch on cpu")].itertuples())
+                for dt in ctx.dtypes]
+    findings += [f"Worst component ratio: {comp.sort_values('ratio').iloc[-1]['component']} "
                 f"{comp['ratio'].max():.2f}x; median {comp['ratio'].median():.2f}x." if len(comp) else "no components",
                 "Fitted exponents (time ~ size^k): " + ", ".join(f"{k}: {v:.2f}" for k, v in exps.items())]
     if len(goal):
@@ -122,9 +124,10 @@ def _run(ctx) -> Result:
                         f"{'met' if (goal['ratio'] <= 1.0).all() else 'not met'} "
                         f"({', '.join(f'{r:.2f}x' for r in goal['ratio'])}; unfused "
                         f"{', '.join(f'{r:.2f}x' for r in goal['ratio_unfused'])}).")
-    if len(opt):
-        findings.append(f"Optimizer steps, worst ratio: {opt['ratio'].max():.2f}x exact, "
-                        f"{opt['ratio_unfused'].max():.2f}x unfused.")
+    for (dt, size), part in opt.groupby(["dtype", "parameters"]) if len(opt) else []:
+        findings.append(f"Optimizer steps ({dt}, {size:.0e} parameters): median {part['ratio'].median():.2f}x, "
+                        f"worst {part['ratio'].max():.2f}x exact ({part.sort_values('ratio').iloc[-1]['optimizer']}); "
+                        f"worst {part['ratio_unfused'].max():.2f}x unfused.")
     return Result("Speed: scratch vs torch eager", mlp,
                   tables={"components": ("Forward+backward per component (mid-size shapes)", comp),
                           "optimizers": ("One optimizer step", opt),
@@ -154,12 +157,14 @@ def _components(ctx, repeats):
 
 def _optimizers(ctx, repeats):
     rows = []
-    sizes = [10**5] if ctx.quick else [10**6, 10**7]
-    for size in sizes:
-        for name, s, t in ctx.progress(list(BC.optimizer_pairs("float32", size)), f"bench optimizers {size:.0e}"):
+    # float64 at 1M only: its step costs ~2x float32's, and 10M adds nothing the float32 rows do not show
+    runs = [("float32", 10**5)] if ctx.quick else [("float32", 10**6), ("float32", 10**7), ("float64", 10**6)]
+    for dtype, size in runs:
+        pairs = list(BC.optimizer_pairs(dtype, size))
+        for name, s, t in ctx.progress(pairs, f"bench optimizers {dtype} {size:.0e}"):
             m = interleaved({"scratch": s, "unfused": _unfused(s), "torch": t}, warmup=1,
                             repeats=max(3, repeats // 2), budget_s=0.5)
-            rows.append(dict(optimizer=name, parameters=size, dtype="float32", scratch_ms=1e3 * m["scratch"],
+            rows.append(dict(optimizer=name, parameters=size, dtype=dtype, scratch_ms=1e3 * m["scratch"],
                              torch_ms=1e3 * m["torch"], ratio=m["scratch"] / m["torch"],
                              ratio_unfused=m["unfused"] / m["torch"]))
     return rows
