@@ -48,43 +48,49 @@ class BatchNorm1d(Module):
         _checks.as_float_array(x, "BatchNorm1d input")
         _checks.check_ndim(x, (2, 3), "BatchNorm1d input", "(N, C) or (N, C, L)")
         _checks.check_dim_size(x, 1, self.num_features, "BatchNorm1d input", "channels")
-        ref = self.weight if self.weight is not None else None
-        if ref is not None:
-            _checks.check_same_dtype(x, ref.data, "BatchNorm1d input")
-        elif self.running_mean is not None:
-            _checks.check_same_dtype(x, self.running_mean, "BatchNorm1d input", "running_mean")
+        weight, running_mean = self._parameters["weight"], self._buffers["running_mean"]
+        if weight is not None:
+            _checks.check_same_dtype(x, weight.data, "BatchNorm1d input")
+        elif running_mean is not None:
+            _checks.check_same_dtype(x, running_mean, "BatchNorm1d input", "running_mean")
         # batch statistics need two values per channel: in training, and in eval without running stats
         if (self.training or not self.track_running_stats) and x.size // x.shape[1] == 1:
             raise ValueError(f"BatchNorm1d: expected more than 1 value per channel when training, got input size {x.shape}")
 
     # Per-channel sums in float64, elementwise passes in the input's dtype (why and how
-    # precise: scratch.nn.functional.normalization). The backward keeps d = x - mean.
+    # precise: scratch.nn.functional.normalization). The backward keeps x - mean as a
+    # normalization.Centered (which may hold x itself, as Linear keeps its input).
+    # Parameters and buffers are read from their dicts: each Module.__getattr__ costs ~0.5 us,
+    # and the fixed cost is a fifth of a (512, 256) step (forward+backward on (2, 256): 73 -> 59 us).
     def forward(self, x):
         self._check(x)
-        f64 = np.float64
-        w = None if self.weight is None else self.weight.data.astype(f64)
-        b = None if self.bias is None else self.bias.data
+        params, buffers = self._parameters, self._buffers
+        weight, bias = params["weight"], params.get("bias")
+        w = None if weight is None else weight.data.astype(np.float64)
         self._batch_statistics = self.training or not self.track_running_stats
         if self._batch_statistics:
-            mean, var, n, d = F.batch_stats(x)
+            mean, var, n, c = F.batch_stats(x, self.__dict__.get("_x64"))
+            if c.x64 is not None:
+                self._x64 = c.x64  # this instance's float64 work array, reused by the next call
             if self.training and self.track_running_stats:
-                self.num_batches_tracked = self.num_batches_tracked + 1
-                m = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
-                self.running_mean, self.running_var = F.update_running_stats(
-                    self.running_mean, self.running_var, mean, var, n, m)
+                tracked = buffers["num_batches_tracked"] = buffers["num_batches_tracked"] + 1
+                m = 1.0 / float(tracked) if self.momentum is None else self.momentum
+                buffers["running_mean"], buffers["running_var"] = F.update_running_stats(
+                    buffers["running_mean"], buffers["running_var"], mean, var, n, m)
         else:
-            var = self.running_var.astype(f64)
-            d = center(x, self.running_mean.astype(f64))
-        self._d, self._inv_std = d, 1 / np.sqrt(var + self.eps)
-        return F.batch_norm_forward(d, self._inv_std, w, b)
+            var = buffers["running_var"].astype(np.float64)
+            c = center(x, buffers["running_mean"].astype(np.float64))
+        self._centered, self._inv_std = c, 1 / np.sqrt(var + self.eps)
+        return F.batch_norm_forward(c, self._inv_std, w, None if bias is None else bias.data)
 
     def backward(self, grad_output):
-        w = None if self.weight is None else self.weight.data.astype(np.float64)
-        gx, gw, gb = F.batch_norm_backward(grad_output, self._d, self._inv_std, w, self._batch_statistics)
-        if self.weight is not None:
-            self.weight.accumulate_grad(gw)
-        if self.bias is not None:
-            self.bias.accumulate_grad(gb)
+        weight, bias = self._parameters["weight"], self._parameters.get("bias")
+        w = None if weight is None else weight.data.astype(np.float64)
+        gx, gw, gb = F.batch_norm_backward(grad_output, self._centered, self._inv_std, w, self._batch_statistics)
+        if weight is not None:
+            weight.accumulate_grad(gw, owned=True)  # fresh per-channel arrays: no copy needed
+        if bias is not None:
+            bias.accumulate_grad(gb, owned=True)
         return gx
 
     def extra_repr(self):
