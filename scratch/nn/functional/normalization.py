@@ -41,7 +41,7 @@ _LOCAL = threading.local()  # per thread (sweeps may run in threads): name -> on
 
 
 def _scratch(name, shape, dtype):
-    """A work array for a temporary that is consumed before the next call (by a gemv). Why: a
+    """A work array for a temporary that is consumed before the next call. Why: a
     fresh megabyte-sized array costs more in page faults (glibc hands it back to the OS when
     it is freed) than the pass that fills it: BatchNorm1d's float32 forward on (512, 256) took
     640 us with fresh temporaries, 210 us with these."""
@@ -92,7 +92,8 @@ def channelwise(op, a, v, out=None):
     speed (18 us; float64 48 -> 34 us). Same ufunc on the same pairs: same bits."""
     if out is None:
         out = np.empty(a.shape, a.dtype)
-    n, width = a.shape[0], a.size // a.shape[0]
+    n = a.shape[0]
+    width = a.size // n if a.size else 1
     h = -(-_INNER // width)
     m = n - n % h
     if m == 0 or not (a.flags.c_contiguous and out.flags.c_contiguous):
@@ -141,14 +142,14 @@ def batch_stats(x, x64=None):
 
     float32 (N, C) input with |mean| <= std / 4 in every channel (activations with zero-mean
     init, the benchmark's case): one float64 copy of x gives sum(x) and sum(x^2) (squares
-    exact in float64; var = mean(x^2) - mean^2 then has relative error < 3 n 2^-53 * 17),
+    exact in float64; with mean^2 <= var / 16, mean(x^2) - mean^2 is within ~3 n 2^-53 of var),
     the backward takes sum(g (x - mean)) = sum(g x) - mean sum(g) from it with exact
     products, and d is x itself with lo = mean folded into the per-channel constants:
     no centering pass, and every sum is exact for the very d the elementwise passes use
     (rounding errors scale with |x| <= |x - mean| + std / 4, as in torch's x * alpha + beta).
     Why only there: with a rounded d = x - hi the exact sums no longer match d, and small
     batches with var >> eps amplify that mismatch (N = 3: 0.06 -> 0.25 of the allowed error).
-    On (512, 256) float32: forward 141 -> ~95 us, backward 158 -> ~145 us.
+    BatchNorm1d on (512, 256) float32: forward 213 -> 138 us, backward 196 -> 157 us.
     Otherwise two passes: mean, then var = mean(d^2) from d = x - mean."""
     n = x.size // x.shape[1]
     if x.dtype != np.float64 and x.ndim == 2:
