@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from scratch.optim._blas_fma import same_bits
 from scratch.optim._fused import exact, unfused
 from scratch.optim.optimizer import add, addcmul, lerp
 
@@ -31,19 +32,12 @@ def _hard_cases(dtype, n=20_000, seed=0):
     return a.astype(dtype), t1.astype(dtype), t2.astype(dtype)
 
 
-def _same_bits(got, want):
-    got, want = np.asarray(got), np.asarray(want)
-    both_nan = np.isnan(got) & np.isnan(want)
-    return bool(np.all(both_nan | (got.view(np.uint8).reshape(got.size, -1) ==
-                                   want.view(np.uint8).reshape(want.size, -1)).all(axis=1)))
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("value", [1.0, 0.001, -0.9])
 def test_addcmul_matches_torch_bitwise(dtype, value):
     a, t1, t2 = _hard_cases(dtype)
     want = torch.from_numpy(a).addcmul(torch.from_numpy(t1), torch.from_numpy(t2), value=value).numpy()
-    assert _same_bits(addcmul(a, t1, t2, value), want)
+    assert same_bits(addcmul(a, t1, t2, value), want)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -51,7 +45,7 @@ def test_addcmul_matches_torch_bitwise(dtype, value):
 def test_add_with_alpha_matches_torch_bitwise(dtype, alpha):
     a, b, _ = _hard_cases(dtype, seed=1)
     want = torch.from_numpy(a).add(torch.from_numpy(b), alpha=alpha).numpy()
-    assert _same_bits(add(a, b, alpha), want)
+    assert same_bits(add(a, b, alpha), want)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -59,7 +53,7 @@ def test_add_with_alpha_matches_torch_bitwise(dtype, alpha):
 def test_lerp_matches_torch_bitwise(dtype, weight):
     a, b, _ = _hard_cases(dtype, seed=2)
     want = torch.from_numpy(a).lerp(torch.from_numpy(b), weight).numpy()
-    assert _same_bits(lerp(a, b, weight), want)
+    assert same_bits(lerp(a, b, weight), want)
 
 
 def test_two_roundings_are_told_apart():
@@ -67,7 +61,7 @@ def test_two_roundings_are_told_apart():
     a, t1, t2 = _hard_cases(np.float64)
     want = torch.from_numpy(a).addcmul(torch.from_numpy(t1), torch.from_numpy(t2), value=1.0).numpy()
     with np.errstate(invalid="ignore", over="ignore"):
-        assert not _same_bits(a + t1 * t2, want)
+        assert not same_bits(a + t1 * t2, want)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -81,11 +75,11 @@ def test_unfused_mode_rounds_the_product_then_the_sum(dtype):
         assert not exact()
         got_addcmul, got_add, got_lerp = addcmul(a, t1, t2), add(a, t1, 0.1), lerp(a, t1, 0.1)
     assert exact()
-    assert _same_bits(got_addcmul, a + t1 * t2)
-    assert _same_bits(got_add, a + t1 * dtype(w))
-    assert _same_bits(got_lerp, a + dtype(w) * (t1 - a))
-    assert not _same_bits(got_addcmul, want)
-    assert _same_bits(addcmul(a, t1, t2), want)
+    assert same_bits(got_addcmul, a + t1 * t2)
+    assert same_bits(got_add, a + t1 * dtype(w))
+    assert same_bits(got_lerp, a + dtype(w) * (t1 - a))
+    assert not same_bits(got_addcmul, want)
+    assert same_bits(addcmul(a, t1, t2), want)
 
 
 def test_unfused_mode_is_restored_after_an_error():
