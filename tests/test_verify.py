@@ -126,7 +126,7 @@ def test_optimizer_mismatch_is_cut_to_the_first_failing_step():
     assert all(not r.passed for r in result["failed_records"])
 
 
-def test_a_candidate_file_that_fails_to_import_is_a_usage_error(tmp_path, capsys):
+def test_a_candidate_file_that_fails_to_import_exits_2_naming_the_syntax_problem(tmp_path, capsys):
     bad = tmp_path / "broken.py"
     bad.write_text("class Broken(:\n    pass\n")
     code, _, err = _run(capsys, "linear", f"{bad}:Broken")
