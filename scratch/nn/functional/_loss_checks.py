@@ -1,5 +1,5 @@
 """Validation and reduction plumbing shared by the loss kernels (loss_classification.py,
-loss_elementwise.py); ``scratch.nn.functional.loss`` re-exports the public names.
+loss_elementwise.py, loss_probability.py); ``scratch.nn.functional.loss`` re-exports the public names.
 
 Errors: ``LossInputError`` (ValueError and RuntimeError, like torch's shape/range checks),
 ``ClassIndexError`` (a class outside [0, C)), ``TargetDtypeError`` (float vs class-index target).

@@ -10,6 +10,9 @@ import numpy as np
 # Kernels also write into one fresh buffer (out=) instead of chaining temporaries: a second live
 # megabyte-sized temporary makes glibc return and re-fault heap pages on every call (measured 20x).
 
+_SIGN_BIT = {4: np.uint32(1 << 31), 8: np.uint64(1 << 63)}  # by itemsize: float32, float64
+
+
 def _bits(a):
     """The unsigned-integer view of a float array (same memory, same bits)."""
     return a.view(np.dtype(f"u{a.dtype.itemsize}"))

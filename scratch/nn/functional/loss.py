@@ -2,8 +2,10 @@
 ``*_backward(grad, ...) -> dL/dinput``. This module gathers them; the code lives in
 - ``loss_classification``: class-index losses (nll_loss, cross_entropy, multi_margin_loss,
   and the CS231n ``multiclass_hinge_loss`` = C x multi_margin_loss);
-- ``loss_elementwise``: target shaped like the input (mse, l1, smooth_l1, huber, bce,
-  bce_with_logits, kl_div, and the textbook ``half_sum_of_squares`` = N*D/2 x mse mean);
+- ``loss_elementwise``: regression losses, target shaped like the input (mse, l1, smooth_l1,
+  huber, and the textbook ``half_sum_of_squares`` = N*D/2 x mse mean);
+- ``loss_probability``: losses on probabilities, target shaped like the input (bce,
+  bce_with_logits, kl_div);
 - ``_loss_checks``: the error classes, shape/dtype validation and reduction helpers.
 
 ``reduction``: "none" keeps the per-element (or per-sample) loss; "sum" adds it up; "mean"
@@ -29,8 +31,10 @@ from scratch.nn.functional.loss_classification import (  # noqa: F401
     multiclass_hinge_loss_backward, nll_loss, nll_loss_backward,
 )
 from scratch.nn.functional.loss_elementwise import (  # noqa: F401
+    half_sum_of_squares, half_sum_of_squares_backward, huber_loss, huber_loss_backward, l1_loss, l1_loss_backward,
+    mse_loss, mse_loss_backward, smooth_l1_loss, smooth_l1_loss_backward,
+)
+from scratch.nn.functional.loss_probability import (  # noqa: F401
     binary_cross_entropy, binary_cross_entropy_backward, binary_cross_entropy_with_logits,
-    binary_cross_entropy_with_logits_backward, half_sum_of_squares, half_sum_of_squares_backward, huber_loss,
-    huber_loss_backward, kl_div, kl_div_backward, l1_loss, l1_loss_backward, mse_loss, mse_loss_backward,
-    smooth_l1_loss, smooth_l1_loss_backward,
+    binary_cross_entropy_with_logits_backward, kl_div, kl_div_backward,
 )
