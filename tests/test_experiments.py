@@ -94,7 +94,7 @@ def test_train_mlp_on_mnist_idx_files_uses_784_128_40_10(tmp_path):
     import numpy as np
 
     from experiments import train_mlp
-    from tests.test_data import _write_mnist
+    from tests.test_datasets import _write_mnist
 
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(10, dtype=np.uint8), 30)
