@@ -31,6 +31,14 @@ def _pair(values, dtype=np.float64):
     return t, s
 
 
+def _rich_pair(name, rng):
+    """Two parameters (3 and 2 elements) on each side and optimizer ``name`` over them, each side,
+    in the config that makes every state entry exist."""
+    t, s = _pair([rng.standard_normal(3), rng.standard_normal(2)])
+    cfg = RICH.get(name, {})
+    return t, s, getattr(torch.optim, name)(t, **cfg), getattr(sopt, name)(s, **cfg)
+
+
 def _set_grads(t, s, grads):
     for tp, sp, g in zip(t, s, grads):
         tp.grad = None if g is None else torch.tensor(g)
@@ -87,9 +95,7 @@ def test_groups_with_own_lr_and_weight_decay_match_torch(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_grad_none_skips_the_parameter_like_torch(name):
     rng = np.random.default_rng(2)
-    t, s = _pair([rng.standard_normal(3), rng.standard_normal(2)])
-    cfg = RICH.get(name, {})
-    t_opt, s_opt = getattr(torch.optim, name)(t, **cfg), getattr(sopt, name)(s, **cfg)
+    t, s, t_opt, s_opt = _rich_pair(name, rng)
     before = s[1].data.copy()
     for k in range(3):  # param 1 gets a grad only at the last step: its step counter lags
         _step_both(t_opt, s_opt, t, s, [rng.standard_normal(3), None if k < 2 else rng.standard_normal(2)])
@@ -196,9 +202,7 @@ def test_add_param_group_fills_defaults_and_steps_like_torch():
 @pytest.mark.parametrize("name", NAMES)
 def test_state_dict_layout_matches_torch_and_round_trips(name):
     rng = np.random.default_rng(3)
-    t, s = _pair([rng.standard_normal(3), rng.standard_normal(2)])
-    cfg = RICH.get(name, {})
-    t_opt, s_opt = getattr(torch.optim, name)(t, **cfg), getattr(sopt, name)(s, **cfg)
+    t, s, t_opt, s_opt = _rich_pair(name, rng)
     grads = [[rng.standard_normal(3), rng.standard_normal(2)] for _ in range(4)]
     for g in grads[:2]:
         _step_both(t_opt, s_opt, t, s, g)
@@ -208,6 +212,7 @@ def test_state_dict_layout_matches_torch_and_round_trips(name):
     # both resume in fresh optimizers on fresh parameters (loading casts state to the parameter's
     # dtype, except ``step``: NAdam's float32 mu_product becomes float64 on both sides)
     t2, s2 = _pair([p.data for p in s])
+    cfg = RICH.get(name, {})
     t_res, s_res = getattr(torch.optim, name)(t2, **cfg), getattr(sopt, name)(s2, **cfg)
     t_res.load_state_dict(t_sd)
     s_res.load_state_dict(s_sd)
