@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from reference import hypothesis_profiles
+from reference import hypothesis_profiles, process_state
 from reference.convert import available_devices
 
 PROFILE = hypothesis_profiles.load()
@@ -30,3 +30,15 @@ def pytest_report_header(config):
 @pytest.fixture(params=DEVICES)
 def device(request):
     return request.param
+
+
+@pytest.fixture(autouse=True, scope="module")
+def process_state_unchanged(request):
+    """Each test module leaves the process-wide settings that change results (threads, precision
+    flags, error state, modes, hypothesis' profile) as it found them: which modules share a
+    pytest-xdist worker differs between machines, so a leak would make verdicts machine-dependent."""
+    before = process_state.snapshot()
+    yield
+    changed = process_state.changes(before, process_state.snapshot())
+    if changed:
+        pytest.fail(f"{request.module.__name__} changed process-wide state: " + "; ".join(changed), pytrace=False)
