@@ -196,8 +196,10 @@ def bisect_threshold(H: np.ndarray, x0: np.ndarray, steps: int, rel_tol: float =
 
     H: a symmetric positive semi-definite (d, d) float matrix, not zero; x0: a nonzero (d,) start."""
     H, x0 = np.asarray(H), np.asarray(x0)
+    # symmetric up to rounding relative to H's largest entry: Q diag Q^T from any BLAS differs
+    # from its transpose by a few ulps, which an element-by-element test fails on near-zero entries
     if H.ndim != 2 or H.shape[0] != H.shape[1] or not np.issubdtype(H.dtype, np.floating) \
-            or not np.allclose(H, H.T, rtol=1e-12, atol=0):
+            or not np.all(np.abs(H - H.T) <= 1e-12 * np.abs(H).max()):
         raise ValueError(f"H: expected a symmetric square float matrix, got {H.dtype} {H.shape}")
     lam = np.linalg.eigvalsh(H)  # input validation only: the measurement below never reads them
     if lam[0] < -1e-12 * abs(lam[-1]) or lam[-1] <= 0:

@@ -172,6 +172,19 @@ def test_bisection_finds_two_over_lambda_max(log_eigs, log_scale, seed):
     assert bracket < 1e-5
 
 
+def test_bisection_accepts_symmetric_up_to_rounding():
+    """A drawn case: Q diag Q^T had an entry of -3e-5 that differed from its mirror by 2e-16."""
+    eigs = 10.0 ** np.array([-0.6553996313604107, 0.0, 0.0, 0.0, 0.0, 0.5885091186528449])
+    rng = np.random.default_rng(3_199_982_813)
+    q, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    H = q @ np.diag(eigs) @ q.T
+    est, _, _ = bisect_threshold(H, rng.standard_normal(6), 2000)
+    assert abs(est - 2.0 / eigs.max()) / (2.0 / eigs.max()) < 1e-3
+    H[0, 1] += 1e-9 * np.abs(H).max()  # asymmetric beyond rounding
+    with pytest.raises(ValueError, match="symmetric square"):
+        bisect_threshold(H, np.ones(6), 100)
+
+
 def test_bisection_rejects_bad_input():
     with pytest.raises(ValueError, match="symmetric square"):
         bisect_threshold(np.array([[1.0, 2.0], [0.0, 1.0]]), np.ones(2), 100)
