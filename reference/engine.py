@@ -71,12 +71,14 @@ def _perturb(a: np.ndarray, rel: float, salt: int, shrink: bool = False) -> np.n
 
 
 def trace_twin(spec: Spec, case: Case, dtype: str, device: str = "cpu", perturb: int = 0,
-               round_to: str | None = None) -> Trace:
+               round_to: str | None = None, absolute: bool = False) -> Trace:
     """Run the torch twin on ``case`` and record everything it produces.
 
     ``perturb`` = k > 0 scales every input, parameter and upstream gradient by
     (1 + eps32 * h_k) (see ``_perturb``); ``round_to="float32"`` rounds them to
     float32 first, so a float64 run sees exactly the data a float32 run sees.
+    ``absolute``: every input, parameter and upstream gradient replaced by its absolute value
+    (for ``sum_bounds``: a sum of products then returns the sum of its terms' magnitudes).
     """
     tr = Trace()
     rng = np.random.default_rng(case.seed)
@@ -84,7 +86,8 @@ def trace_twin(spec: Spec, case: Case, dtype: str, device: str = "cpu", perturb:
 
     def p(a):
         a = _perturb(a, eps, perturb) if perturb else a
-        return cast(a, round_to).astype(np.float64) if round_to else a
+        a = cast(a, round_to).astype(np.float64) if round_to else a
+        return np.abs(a) if absolute else a
     twin = spec.twin(**case.config).to(device=device, dtype=torch_dtype(dtype))
     for name, tp in twin.named_parameters():
         tr.init_params[name] = to_numpy(tp).copy()
@@ -169,16 +172,39 @@ def run_case(spec: Spec, case: Case, dtype: str = "float64", device: str = "cpu"
     raise ValueError(f"spec {spec.name!r}: unknown kind {spec.kind!r}")
 
 
+def gamma(n: int, dtype: str) -> float:
+    """Higham's gamma_n = n u / (1 - n u), u the unit roundoff of ``dtype``: a sum of n products
+    computed in ``dtype`` in any order is within gamma_n * (sum of the terms' magnitudes) of exact."""
+    nu = n * float(np.finfo(np_dtype(dtype)).eps) / 2
+    return nu / (1 - nu)
+
+
+def sum_bounds(trace, spec: Spec, case: Case, dtype: str, device: str) -> dict:
+    """(step, quantity) -> 2 gamma_n * sum|terms| elementwise, for the quantities that
+    ``spec.sum_terms`` names. The twin run in float64 on the absolute values of the same
+    ``dtype``-rounded data gives sum|terms| exactly where the quantity is a sum of products.
+    Two results that each meet gamma_n's bound differ by at most twice it, whatever BLAS,
+    kernel, thread split or summation order produced them."""
+    if spec.sum_terms is None:
+        return {}
+    terms = spec.sum_terms(case)
+    magnitudes = trace(spec, case, "float64", device, round_to=dtype, absolute=True).values
+    return {key: 2 * gamma(terms[key[1]], dtype) * np.abs(value)
+            for key, value in magnitudes.items() if key[1] in terms}
+
+
 def measure(trace, spec: Spec, case: Case, dtype: str, device: str):
-    """Run a family's ``trace`` function: the reference trace for ``dtype`` and the measured
-    rounding allowance ``noise_of(key)`` (float32 vs float64 on the same float32 data, at the
-    case's point and ``MC_SAMPLES - 1`` nearby ones; see the module docstring)."""
+    """Run a family's ``trace`` function: the reference trace for ``dtype`` and the rounding
+    allowance ``noise_of(key)``: the larger of the measured rounding (float32 vs float64 on the
+    same float32 data, at the case's point and ``MC_SAMPLES - 1`` nearby ones; see the module
+    docstring) and, for sums of products, the a-priori bound of ``sum_bounds``."""
     with strict_precision():
         pairs = [(trace(spec, case, "float32", device, perturb=k),
                   trace(spec, case, "float64", device, perturb=k, round_to="float32"))
                  for k in range(MC_SAMPLES)]
         ref = trace(spec, case, "float64", device) if dtype == "float64" else pairs[0][0]
-    return ref, lambda key: rounding_noise(key, pairs, dtype)
+        bounds = sum_bounds(trace, spec, case, dtype, device)
+    return ref, lambda key: np.maximum(rounding_noise(key, pairs, dtype), bounds.get(key, 0.0))
 
 
 def run_module_case(spec: Spec, case: Case, dtype: str = "float64", device: str = "cpu", candidate=None) -> list[Record]:

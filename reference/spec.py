@@ -93,6 +93,10 @@ class Spec:
     ignore_warnings: tuple = ()
     # extra import lines a repro snippet needs to rebuild the case (a LambdaLR's lr_lambda)
     snippet_imports: tuple = ()
+    # quantities that are sums of products, and how many terms each has at most:
+    # sum_terms(case) -> {quantity: n} (e.g. Linear's output: in_features + 1). Their allowance
+    # includes the a-priori rounding bound of any summation order (``reference.engine.sum_bounds``)
+    sum_terms: Callable[[Case], dict] | None = None
 
     @contextlib.contextmanager
     def expected_warnings(self):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -33,6 +34,24 @@ def inject_dropout_mask(candidate, mask):
         candidate.inject_mask(mask)
 
 
+def _rows(x) -> int:
+    return int(np.prod(np.shape(x)[:-1]))
+
+
+def linear_sum_terms(case) -> dict:
+    """Every quantity of Linear is a sum of products: y_j = sum_k x_k W_jk + b_j, dL/dx = g W,
+    and dL/dW = g^T x, dL/db = sum of g over the rows of every call so far (never zeroed)."""
+    rows = sum(_rows(x) for x in case.inputs) + len(case.inputs)
+    return {"output": case.config["in_features"] + 1, "grad_input": case.config["out_features"],
+            "grad:weight": rows, "grad:bias": rows}
+
+
+def batch_norm_sum_terms(case) -> dict:
+    """The running mean is a weighted sum of every training input so far: (1 - m) mean + m x-bar."""
+    per_channel = sum(int(np.size(x) // case.config["num_features"]) for x in case.inputs)
+    return {"buffer:running_mean": per_channel + 2 * len(case.inputs)}
+
+
 def _act(name, cls, twin_cls, cases=S.elementwise_cases, kinks=(), draws="", **kw):
     return Spec(name=name, component=cls, twin=twin_cls, twin_name=f"torch.nn.{twin_cls.__name__}",
                 cases=cases, kinks=kinks, draws=draws, calls=("train", "train"), **kw)
@@ -43,7 +62,7 @@ _LEGACY_DIM = ("Implicit dimension choice",)
 
 SPECS = [
     Spec("linear", snn.Linear, nn.Linear, "torch.nn.Linear", S.linear_cases,
-         default_config=dict(in_features=3, out_features=2), tags=frozenset({PARAMS}),
+         default_config=dict(in_features=3, out_features=2), tags=frozenset({PARAMS}), sum_terms=linear_sum_terms,
          draws="in_features 1..64, out_features 1..64, bias; input (N, in), (in,) or (N, M, in)"),
     Spec("maxout", snn.Maxout, twins.TorchMaxout, "reference.twins.TorchMaxout (linear + max over pieces)",
          S.maxout_cases, default_config=dict(in_features=3, out_features=2, pieces=2),
@@ -57,7 +76,7 @@ SPECS = [
          draws="p in [0, 1] (0, 0.5 and 1 exactly), inplace; mask synced through inject_mask"),
     Spec("batch_norm1d", snn.BatchNorm1d, nn.BatchNorm1d, "torch.nn.BatchNorm1d", S.batch_norm1d_cases,
          default_config=dict(num_features=3), calls=("train", "train", "eval", "eval"),
-         tags=frozenset({PARAMS, BUFFERS, TRAIN_EVAL, FIXED_INIT}),
+         tags=frozenset({PARAMS, BUFFERS, TRAIN_EVAL, FIXED_INIT}), sum_terms=batch_norm_sum_terms,
          draws="num_features 1..16, eps, momentum (None, 0, 1, (0,1)), affine, track_running_stats, bias; "
                "(N, C) and (N, C, L) input, batch 1 when L > 1"),
     _act("relu", snn.ReLU, nn.ReLU, S.inplace_cases, kinks=(0.0,), draws="inplace; kinks at 0"),
