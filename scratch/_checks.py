@@ -50,6 +50,30 @@ def check_same_dtype(x: np.ndarray, ref: np.ndarray, name: str = "input", ref_na
         )
 
 
+_TORCH_SCALAR_TYPES = {"float16": "Half", "float32": "Float", "float64": "Double"}
+
+
+def torch_scalar_type(dtype) -> str:
+    """torch's name for a NumPy dtype in its error messages: float32 -> Float, float64 -> Double."""
+    name = np.dtype(dtype).name
+    return _TORCH_SCALAR_TYPES.get(name, name)
+
+
+def check_all_same_dtype(x: np.ndarray, arrays: dict, name: str = "input") -> None:
+    """Mirror torch's kernels that take no mixed float32/float64 arguments (batch_norm):
+    every array in ``arrays`` (name -> array or None, skipped) must have the input's dtype.
+    The message starts with torch's words, then says which array has which dtype."""
+    found = {k: a.dtype for k, a in arrays.items() if a is not None and a.dtype != x.dtype}
+    if found:
+        listed = ", ".join(f"{k} is {d}" for k, d in found.items())
+        together = ", ".join(["input", *(k for k, a in arrays.items() if a is not None)])
+        raise TypeError(
+            f"{name}: expected scalar type {torch_scalar_type(x.dtype)} but found "
+            f"{torch_scalar_type(next(iter(found.values())))}: the input is {x.dtype} but {listed} "
+            f"({together} must share one dtype); cast the input or the module"
+        )
+
+
 class DimError(IndexError, ValueError):
     """A dim out of range: an IndexError like torch's, and a ValueError like any bad argument."""
 

@@ -48,11 +48,13 @@ class BatchNorm1d(Module):
         _checks.as_float_array(x, "BatchNorm1d input")
         _checks.check_ndim(x, (2, 3), "BatchNorm1d input", "(N, C) or (N, C, L)")
         _checks.check_dim_size(x, 1, self.num_features, "BatchNorm1d input", "channels")
-        weight, running_mean = self._parameters["weight"], self._buffers["running_mean"]
-        if weight is not None:
-            _checks.check_same_dtype(x, weight.data, "BatchNorm1d input")
-        elif running_mean is not None:
-            _checks.check_same_dtype(x, running_mean, "BatchNorm1d input", "running_mean")
+        # like torch's CPU kernel: no mixing float32 and float64 anywhere (it would round the
+        # running statistics or the output silently); raised before num_batches_tracked moves
+        params, buffers = self._parameters, self._buffers
+        arrays = {k: None if params.get(k) is None else params[k].data for k in ("weight", "bias")}
+        if self.track_running_stats:
+            arrays.update((k, buffers.get(k)) for k in ("running_mean", "running_var"))
+        _checks.check_all_same_dtype(x, arrays, "BatchNorm1d")
         # batch statistics need two values per channel: in training, and in eval without running stats
         if (self.training or not self.track_running_stats) and x.size // x.shape[1] == 1:
             raise ValueError(f"BatchNorm1d: expected more than 1 value per channel when training, got input size {x.shape}")
