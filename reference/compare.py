@@ -66,14 +66,20 @@ class Record:
     extra: dict = field(default_factory=dict, repr=False)
 
 
-def compare(quantity: str, got, expected, tol: Tolerance, noise=0.0, **context) -> Record:
+def compare(quantity: str, got, expected, tol: Tolerance, noise=0.0, array_only: bool = False,
+            **context) -> Record:
     """Compare two arrays elementwise and return a Record (never raises on mismatch).
-    ``noise`` is a scalar or an array shaped like ``expected``."""
+    ``noise`` is a scalar or an array shaped like ``expected``. ``array_only``: ``got`` must be a
+    NumPy array or scalar (what a candidate returns where torch returns a tensor), not a list."""
     rec = Record(quantity=quantity, rtol=tol.rtol, atol=tol.atol, **context)
     expected = np.asarray(expected)
     if got is None:
         return dataclasses.replace(rec, passed=False, margin=np.inf, shape=expected.shape,
                                    note="candidate produced None")
+    if array_only and not isinstance(got, (np.ndarray, np.generic)):
+        return dataclasses.replace(rec, passed=False, margin=np.inf, shape=expected.shape,
+                                   note=f"candidate returned a {type(got).__name__}, expected a numpy.ndarray "
+                                        f"of dtype {expected.dtype} (torch returns a tensor)")
     try:
         # a NumPy scalar keeps its dtype (float32 must stay float32); Python numbers count as float64
         got = np.asarray(got) if isinstance(got, (np.ndarray, np.generic)) else np.asarray(got, dtype=np.float64)

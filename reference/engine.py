@@ -222,7 +222,7 @@ def _replay(spec, case, dtype, device, candidate, ref: Trace, noise_of) -> list[
     def check(step, quantity, got, t=tol):
         expected = ref.values[(step, quantity)]
         noise = noise_of((step, quantity)) if t is tol else 0.0
-        records.append(compare(quantity, got, expected, t, noise=noise, step=step, **ctx))
+        records.append(compare(quantity, got, expected, t, noise=noise, array_only=True, step=step, **ctx))
 
     def fail(step, quantity, note):
         records.append(failed_record(quantity, note, step=step, **ctx))

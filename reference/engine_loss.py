@@ -103,12 +103,12 @@ def _replay(spec, case, dtype, device, candidate, ref: Trace, noise_of) -> list[
         if not ok:
             return records
         records.append(compare("output", out, ref.values[(step, "output")], tol,
-                               noise=noise_of((step, "output")), step=step, **ctx))
+                               noise=noise_of((step, "output")), array_only=True, step=step, **ctx))
         gx, ok = guarded(step, "backward", *((cand.backward,) if grad is None else (cand.backward, grad)))
         if not ok:
             return records
         records.append(compare("grad_input", gx, ref.values[(step, "grad_input")], tol,
-                               noise=noise_of((step, "grad_input")), step=step, **ctx))
+                               noise=noise_of((step, "grad_input")), array_only=True, step=step, **ctx))
         records.append(compare("input unchanged", x, before[0], EXACT, step=step, **ctx))
         records.append(compare("target unchanged", target, before[1], EXACT, step=step, **ctx))
     return records

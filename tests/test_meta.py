@@ -216,3 +216,17 @@ def test_engine_reports_parameters_that_are_plain_arrays():
 
     (rec,) = [r for r in _default_records(RawParams) if not r.passed]
     assert rec.quantity.startswith("layout:") and "writable .data and .grad" in rec.note
+
+
+class ListReLU(snn.ReLU):
+    """Right values, wrong type: a Python list where torch returns a tensor."""
+
+    def forward(self, x):
+        return super().forward(x).tolist()
+
+
+def test_engine_reports_a_list_output_as_the_failure_in_every_dtype():
+    for dtype in ("float64", "float32"):
+        bad = [r for r in run_case(get_spec("relu"), get_spec("relu").default_case(), dtype, candidate=ListReLU)
+               if not r.passed]
+        assert bad and bad[0].quantity == "output" and "returned a list, expected a numpy.ndarray" in bad[0].note
