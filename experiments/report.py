@@ -8,7 +8,6 @@ import html
 import os
 import platform
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +16,9 @@ import pandas as pd
 import torch
 
 from reference.convert import precision_settings
+# the atomic writer lives in reference (which must not import experiments); re-exported here
+# for the experiments and tests that import it from experiments.report
+from reference.fileio import _atomic, write_atomic  # noqa: F401
 
 
 @dataclass
@@ -31,25 +33,6 @@ class Result:
     figures: dict = field(default_factory=dict)   # suffix -> matplotlib Figure
     findings: list = field(default_factory=list)
     passed: bool = True                           # False makes the command exit 1 (a check failed)
-
-
-def _atomic(path: Path, write) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    """Write to a temporary file beside ``path`` and rename it: a reader never sees half a file."""
-    return _atomic(path, lambda f: f.write(text.encode()))
 
 
 def write_table(df: pd.DataFrame, out: Path, name: str, title: str) -> list[Path]:

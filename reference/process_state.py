@@ -16,10 +16,11 @@ import torch
 from reference.convert import precision_settings
 
 
-def _blas_threads() -> tuple:
+def _blas_threads() -> dict:
+    """Thread count per loaded BLAS/OpenMP library (keyed by its file: scipy brings its own)."""
     from threadpoolctl import threadpool_info
 
-    return tuple(sorted((lib["internal_api"], lib["prefix"], lib["num_threads"]) for lib in threadpool_info()))
+    return {lib["filepath"]: lib["num_threads"] for lib in threadpool_info()}
 
 
 def _hypothesis_state() -> dict:
@@ -55,6 +56,14 @@ def snapshot() -> dict:
 
 
 def changes(before: dict, after: dict) -> list[str]:
-    """One line per setting that differs between two snapshots: 'name: before -> after'."""
-    return [f"{k}: {before.get(k)!r} -> {after.get(k)!r}" for k in sorted(set(before) | set(after))
-            if before.get(k) != after.get(k)]
+    """One line per setting that differs between two snapshots: 'name: before -> after'. For a
+    per-library setting only the libraries loaded at both times count: loading one (scipy's
+    OpenBLAS on a first ``import scipy.linalg``) changes no setting of those already there."""
+    out = []
+    for k in sorted(set(before) | set(after)):
+        b, a = before.get(k), after.get(k)
+        if isinstance(b, dict) and isinstance(a, dict):
+            b, a = ({lib: v for lib, v in d.items() if lib in b and lib in a} for d in (b, a))
+        if b != a:
+            out.append(f"{k}: {b!r} -> {a!r}")
+    return out

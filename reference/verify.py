@@ -2,6 +2,7 @@
 
     python -m reference.verify KIND CANDIDATE [--examples N] [--dtype float64|float32]
                                [--device cpu|cuda] [--seed S] [--report FILE.csv|.md|.html]
+                               [--timeout SECONDS]
     python -m reference.verify --list
 
 KIND is a registry name (linear, batch_norm1d, cross_entropy, adam, step_lr, ...).
@@ -11,8 +12,10 @@ The kind's registry strategy (the one the project's own suite uses) draws cases;
 each runs through the comparison engine with the candidate in place of scratch's
 class. On a mismatch hypothesis shrinks the case; the minimal one is printed with
 the quantity, got vs expected at the worst index, and a snippet that reproduces it.
+A candidate that raises SystemExit or KeyboardInterrupt, or runs a case past --timeout
+seconds, fails at once with that case (not shrunk).
 
-Exit status: 0 every case matches; 1 a mismatch (or the candidate raised);
+Exit status: 0 every case matches; 1 a mismatch (or the candidate raised or hung);
 2 usage error (unknown kind, missing file or class, protocol not followed).
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import math
 import sys
 import time
 import traceback
@@ -32,12 +36,16 @@ from hypothesis import seed as hypothesis_seed
 
 from reference.compare import describe_failure, quantity_kind, to_frame
 from reference.convert import check_device
-from reference.engine import repro_snippet, run_case
+from reference.engine import repro_snippet
+from reference.fileio import hypothesis_storage_in_user_cache, write_atomic
+from reference.guard import CaseTimeout, exc_line, run_guarded, time_limit  # noqa: F401 (CaseTimeout: API)
 from reference.registry import REGISTRY, get_spec
 from reference.spec import BUFFERS, STOCHASTIC
 
 # a run of the default examples stays well under 20 s on 2 cores for every kind
 DEFAULT_EXAMPLES = {"module": 30, "loss": 40, "optimizer": 40, "scheduler": 15, "init": 10}
+# seconds one case may take (a default case takes well under 1 s); past it the candidate fails
+DEFAULT_TIMEOUT = 60.0
 
 # what each kind's candidate must provide (attributes of the class)
 PROTOCOL = {
@@ -53,6 +61,16 @@ class UsageError(Exception):
     """A problem with the command line or the candidate's shape: exit status 2."""
 
 
+class _Aborted(BaseException):
+    """A case ended in a BaseException (SystemExit, KeyboardInterrupt, CaseTimeout): stop the
+    run at once, with that case, unshrunk."""
+
+
+def _check_timeout(timeout) -> None:
+    if timeout is not None and not (isinstance(timeout, (int, float)) and 0 < timeout < math.inf):
+        raise UsageError(f"--timeout: expected a positive number of seconds, got {timeout!r}")
+
+
 def load_candidate(ref: str):
     """``path/to/file.py:ClassName`` or ``package.module:ClassName`` -> the class."""
     if ":" not in ref:
@@ -65,17 +83,20 @@ def load_candidate(ref: str):
         mod_spec = importlib.util.spec_from_file_location(f"_candidate_{path.stem}", path)
         module = importlib.util.module_from_spec(mod_spec)
         sys.modules[mod_spec.name] = module  # dataclasses and pickling look their module up
+        dont_write, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ beside the file
         try:
             mod_spec.loader.exec_module(module)
-        except Exception as e:  # a syntax error or a crash at import: the file, not a mismatch
-            raise UsageError(f"CANDIDATE: {path} failed to import: {type(e).__name__}: {e}") from None
+        except BaseException as e:  # a syntax error, a crash or sys.exit() at import: the file, not a pass
+            raise UsageError(f"CANDIDATE: {path} failed to import: {exc_line(e)}") from None
+        finally:
+            sys.dont_write_bytecode = dont_write
     else:
         try:
             module = importlib.import_module(where)
         except ImportError as e:
             raise UsageError(f"CANDIDATE: cannot import module {where!r}: {e}") from None
-        except Exception as e:
-            raise UsageError(f"CANDIDATE: module {where!r} failed to import: {type(e).__name__}: {e}") from None
+        except BaseException as e:
+            raise UsageError(f"CANDIDATE: module {where!r} failed to import: {exc_line(e)}") from None
     if not hasattr(module, name):
         raise UsageError(f"CANDIDATE: {where} has no attribute {name!r}")
     return getattr(module, name)
@@ -109,19 +130,26 @@ def checks_table(records) -> pd.DataFrame:
 
 
 def verify(kind: str, candidate, examples: int | None = None, dtype: str = "float64", device: str = "cpu",
-           seed: int = 0, candidate_ref: str | None = None, shrink: bool = True) -> dict:
+           seed: int = 0, candidate_ref: str | None = None, shrink: bool = True,
+           timeout: float | None = DEFAULT_TIMEOUT) -> dict:
     """Run the kind's strategy with ``candidate``; return records, the minimal failure (if any) and timing.
     ``shrink=False`` reports the first failing case as drawn (faster: shrinking a long
-    optimizer trajectory takes seconds)."""
+    optimizer trajectory takes seconds). ``timeout``: seconds per case (None: no limit); a case
+    that runs longer, or raises SystemExit, KeyboardInterrupt, ..., ends the run with
+    ``aborted=True`` and that case."""
+    _check_timeout(timeout)
     spec = get_spec(kind)
     check_protocol(spec, candidate)
     n = examples or DEFAULT_EXAMPLES[spec.kind]
     seen, failure = [], {}
 
     def run(case):
-        records = run_case(spec, case, dtype, device, candidate)
+        records, aborted = run_guarded(spec, case, dtype, device, candidate, timeout)
         seen.extend(records)
         bad = [r for r in records if not r.passed]
+        if aborted:
+            failure.update(case=case, failed_records=bad, aborted=True)
+            raise _Aborted
         if bad:
             failure.update(case=case, failed_records=bad)  # the last failing run is hypothesis's minimal case
             raise AssertionError(describe_failure(bad[0]))
@@ -134,21 +162,21 @@ def verify(kind: str, candidate, examples: int | None = None, dtype: str = "floa
                         suppress_health_check=list(HealthCheck))(prop)
         hypothesis_seed(seed)(prop)()
         run(spec.default_case())  # after the generated ones: a generated failure gets shrunk
-    except AssertionError:
+    except (AssertionError, _Aborted):
         pass
     except Exception as e:  # hypothesis reports flaky or erroring candidates this way
         if not failure:
             raise
         failure.setdefault("note", f"{type(e).__name__}: {e}")
-    if failure and spec.kind in ("optimizer", "scheduler"):
-        _truncate_trajectory(spec, failure, dtype, device, candidate)
+    if failure and spec.kind in ("optimizer", "scheduler") and not failure.get("aborted"):
+        _truncate_trajectory(spec, failure, dtype, device, candidate, timeout)
     out = dict(spec=spec, records=seen, seconds=time.perf_counter() - start, examples=n, **failure)
     if failure:
         out["repro"] = repro_snippet(spec, failure["case"], dtype, device, candidate_ref)
     return out
 
 
-def _truncate_trajectory(spec, failure: dict, dtype, device, candidate) -> None:
+def _truncate_trajectory(spec, failure: dict, dtype, device, candidate, timeout) -> None:
     """A trajectory is the same up to its first failing step, so the steps after it are noise
     in a minimal case: keep the prefix that ends there (hypothesis rarely shortens lists whose
     length shapes every later draw)."""
@@ -159,8 +187,9 @@ def _truncate_trajectory(spec, failure: dict, dtype, device, candidate) -> None:
     if not steps or min(steps) >= len(case.steps):
         return
     short = dataclasses.replace(case, steps=case.steps[:min(steps)])
-    bad = [r for r in run_case(spec, short, dtype, device, candidate) if not r.passed]
-    if bad:
+    records, aborted = run_guarded(spec, short, dtype, device, candidate, timeout)
+    bad = [r for r in records if not r.passed]
+    if bad and not aborted:  # a candidate that hangs or exits on the rerun keeps the case it failed
         failure.update(case=short, failed_records=bad)
 
 
@@ -178,8 +207,6 @@ def _check_report(path: Path | None) -> None:
 
 
 def _write_report(table: pd.DataFrame, path: Path) -> None:
-    from experiments.report import write_atomic
-
     write_atomic(path, REPORT_FORMATS[path.suffix](table))
 
 
@@ -200,35 +227,55 @@ def _parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--report", type=Path, help="also write the table of checks to FILE.csv, .md or .html")
     p.add_argument("--no-shrink", action="store_true", help="print the first failing case as drawn, unshrunk")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"time limit per case; a case that runs longer fails (default {DEFAULT_TIMEOUT:g})")
     return p
 
 
+def _prepare(args):
+    """Check the command line and load the candidate class; UsageError names what is wrong."""
+    if not args.kind or not args.candidate:
+        raise UsageError("expected KIND and CANDIDATE (or --list)")
+    if args.kind not in REGISTRY:
+        raise UsageError(f"unknown kind {args.kind!r}; known: {', '.join(sorted(REGISTRY))}")
+    _check_report(args.report)
+    if args.examples is not None and args.examples < 1:
+        raise UsageError(f"--examples: expected a positive integer, got {args.examples}")
+    _check_timeout(args.timeout)
+    try:
+        check_device(args.device)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    with time_limit(args.timeout):  # a file that never finishes importing fails like one that raises
+        return load_candidate(args.candidate)
+
+
+def _print_failure(args, result) -> None:
+    if result.get("aborted"):
+        print("\nFAILED: the candidate raised or did not return. Failing case (not shrunk):")
+    else:
+        print("\nMISMATCH. " + ("First failing case (unshrunk):" if args.no_shrink else "Minimal failing case:"))
+    print(f"  {result['case'].as_code()}")
+    for rec in result["failed_records"][:5]:
+        print("  " + describe_failure(rec).replace("\n", "\n    "))
+    print("Reproduce with:\n" + result["repro"])
+
+
 def main(argv=None) -> int:
-    p = _parser()
-    args = p.parse_args(argv)
+    with hypothesis_storage_in_user_cache():  # before anything runs: nothing lands in the working directory
+        return _main(argv)
+
+
+def _main(argv) -> int:
+    args = _parser().parse_args(argv)
     if args.list:
         print(list_kinds())
         return 0
     try:
-        if not args.kind or not args.candidate:
-            raise UsageError("expected KIND and CANDIDATE (or --list)")
-        if args.kind not in REGISTRY:
-            raise UsageError(f"unknown kind {args.kind!r}; known: {', '.join(sorted(REGISTRY))}")
-        _check_report(args.report)
-        if args.examples is not None and args.examples < 1:
-            raise UsageError(f"--examples: expected a positive integer, got {args.examples}")
-        try:
-            check_device(args.device)
-        except ValueError as e:
-            raise UsageError(str(e)) from None
-        cls = load_candidate(args.candidate)
-    except UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    try:
+        cls = _prepare(args)
         result = verify(args.kind, cls, args.examples, args.dtype, args.device, args.seed, args.candidate,
-                        shrink=not args.no_shrink)
-    except UsageError as e:  # the protocol check
+                        shrink=not args.no_shrink, timeout=args.timeout)
+    except UsageError as e:  # the command line, the candidate's file, the protocol check
         print(f"error: {e}", file=sys.stderr)
         return 2
     except Exception:  # the engine guards the candidate's calls; whatever escapes is still a failure
@@ -244,11 +291,7 @@ def main(argv=None) -> int:
     if "case" not in result:
         print("\nOK: every generated case matches.")
         return 0
-    print("\nMISMATCH. " + ("First failing case (unshrunk):" if args.no_shrink else "Minimal failing case:"))
-    print(f"  {result['case'].as_code()}")
-    for rec in result["failed_records"][:5]:
-        print("  " + describe_failure(rec).replace("\n", "\n    "))
-    print("Reproduce with:\n" + result["repro"])
+    _print_failure(args, result)
     return 1
 
 

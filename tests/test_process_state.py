@@ -79,3 +79,10 @@ def test_without_the_pinning_a_loaded_module_changes_the_draws(tmp_path, monkeyp
     _load_module_with_constant(tmp_path, "_const_b")
     assert MAGIC in providers._get_local_constants().floats
     assert _draws() != pinned
+
+
+def test_a_newly_loaded_library_is_not_a_change():
+    before = {"blas.threads": {"/lib/a.so": 2}}
+    assert process_state.changes(before, {"blas.threads": {"/lib/a.so": 2, "/lib/scipy_b.so": 2}}) == []
+    assert process_state.changes(before, {"blas.threads": {"/lib/a.so": 1, "/lib/scipy_b.so": 2}}) == [
+        "blas.threads: {'/lib/a.so': 2} -> {'/lib/a.so': 1}"]

@@ -90,6 +90,7 @@ def test_candidate_exception_is_a_failure_with_its_traceback(cand, capsys):
     (["linear"], "expected KIND and CANDIDATE"),
     (["linear", "json:JSONDecoder", "--examples", "0"], "--examples"),
     (["linear", "scratch.nn:Linear", "--report", "out.txt"], "--report: expected a file name ending in"),
+    (["linear", "scratch.nn:Linear", "--timeout", "0"], "--timeout: expected a positive number of seconds"),
 ])
 def test_usage_errors_exit_2(capsys, argv, message):
     code, _, err = _run(capsys, *argv)
