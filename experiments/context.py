@@ -52,8 +52,8 @@ class Context:
             return [fn(*t) for t in self.progress(tasks, desc)]
         import joblib
 
-        backend = _connect(self.backend)
-        with joblib.parallel_config(backend=backend, n_jobs=self.jobs if backend in ("loky", "threading",
+        with _connect(self.backend) as backend, \
+                joblib.parallel_config(backend=backend, n_jobs=self.jobs if backend in ("loky", "threading",
                                                                                         "multiprocessing") else -1):
             return joblib.Parallel(return_as="list")(joblib.delayed(fn)(*t) for t in tasks)
 
@@ -83,18 +83,32 @@ def single_threaded(threads: int = 1):
         torch.set_num_threads(before)
 
 
-def _connect(backend: str) -> str:
-    """Register a cluster backend with joblib where one is asked for; return joblib's backend name."""
+@contextlib.contextmanager
+def _connect(backend: str):
+    """Register a cluster backend with joblib where one is asked for; yield joblib's backend name.
+    dask: the caller's current client if there is one (``distributed.get_client``-style default,
+    e.g. ``with Client(cluster):`` around the run), else a client to ``DASK_SCHEDULER_ADDRESS``
+    (or to a local cluster it starts when that is unset), closed when the sweep ends."""
     if backend not in BACKENDS:
         raise ValueError(f"backend: expected one of {BACKENDS}, got {backend!r}")
     if backend == "dask":
-        from dask.distributed import Client  # noqa: F401  (registers joblib's "dask" backend)
+        from dask.distributed import Client, default_client  # registers joblib's "dask" backend
 
-        Client(os.environ.get("DASK_SCHEDULER_ADDRESS"))
-    elif backend == "ray":
+        try:
+            default_client()
+            own = None
+        except ValueError:  # no client yet
+            own = Client(os.environ.get("DASK_SCHEDULER_ADDRESS"))
+        try:
+            yield backend
+        finally:
+            if own is not None:
+                own.close()  # also closes the local cluster it started, if any
+        return
+    if backend == "ray":
         import ray
         from ray.util.joblib import register_ray
 
         ray.init(address="auto" if os.environ.get("RAY_ADDRESS") else None, ignore_reinit_error=True)
         register_ray()
-    return backend
+    yield backend
