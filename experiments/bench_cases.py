@@ -15,7 +15,7 @@ import torch
 import scratch.nn as snn
 import scratch.optim as sopt
 from reference.convert import to_torch
-from reference.engine_loss import config_for
+from reference.engine.losses import config_for
 from reference.registry import specs
 
 SIZES = (784, 128, 40, 10)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from experiments.report import Result
-from reference.compare import Record, quantity_kind
+from reference.compare import Record
 from reference.engine import run_case
 from reference.registry import specs
 from reference.sampling import sample_cases
@@ -45,7 +45,7 @@ def table(dtypes: list[str], device: str, cases: int, seed: int = 0, progress=la
 
 
 def _summarize(name, dtype, device, records, n_cases) -> list[dict]:
-    df = pd.DataFrame([dict(quantity=quantity_kind(r.quantity), abs=r.max_abs_err, rel=r.max_rel_err, margin=r.margin,
+    df = pd.DataFrame([dict(quantity=r.check, abs=r.max_abs_err, rel=r.max_rel_err, margin=r.margin,
                             passed=r.passed, rtol=r.rtol, atol=r.atol) for r in records])
     out = []
     for quantity, g in df.groupby("quantity", sort=False):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -41,13 +42,30 @@ DEFAULT_TOLERANCES = {
 }
 
 
+class Key(NamedTuple):
+    """Where a value lives in a trace: the call (modules, losses) or optimizer step it follows,
+    from 1 (0: set-up, before the first), what it is (output, grad, buffer, state, ...), the
+    parameter, buffer or state name, and the parameter's index in an optimizer's list."""
+
+    step: int
+    kind: str
+    name: str = ""
+    index: int | None = None
+
+
 @dataclass
 class Record:
-    """One compared quantity of one case: what was compared, how far apart, and where."""
+    """One compared quantity of one case: what was compared, how far apart, and where.
+    ``kind``, ``name``, ``index``, ``step`` and ``mode`` say what and where; ``quantity`` and
+    ``where`` are built from them for display only (nothing parses them back)."""
 
-    quantity: str
+    kind: str                 # output, grad_input, grad, buffer, init, layout, param, state, lr, ...,
+    #                           or the call into the candidate that failed (construct, forward, ...)
     component: str = ""
-    step: str = ""
+    name: str = ""            # parameter, buffer or state name ('' where the kind has none)
+    index: int | None = None  # parameter index in an optimizer's parameter list
+    step: int = 0             # call or optimizer step, from 1; 0: set-up, before the first
+    mode: str = ""            # a module call's mode (train, eval); a loss call's upstream gradient
     dtype: str = ""
     device: str = "cpu"
     case: str = ""
@@ -65,13 +83,32 @@ class Record:
     note: str = ""
     extra: dict = field(default_factory=dict, repr=False)
 
+    @property
+    def quantity(self) -> str:
+        """'output', 'grad:weight', 'state:0:exp_avg' (display)."""
+        return ":".join([self.kind, *([str(self.index)] if self.index is not None else []),
+                         *([self.name] if self.name else [])])
 
-def compare(quantity: str, got, expected, tol: Tolerance, noise=0.0, array_only: bool = False,
+    @property
+    def where(self) -> str:
+        """'init', 'call 2 (train)', 'step 3' (display)."""
+        if self.step == 0:
+            return "init"
+        return f"call {self.step} ({self.mode})" if self.mode else f"step {self.step}"
+
+    @property
+    def check(self) -> str:
+        """The row of a summary table: kind and the last part of the name (grad:weight for every
+        Linear's weight of a Sequential, state:exp_avg for every parameter)."""
+        return f"{self.kind}:{self.name.rsplit('.', 1)[-1]}" if self.name else self.kind
+
+
+def compare(kind: str, got, expected, tol: Tolerance, noise=0.0, array_only: bool = False,
             **context) -> Record:
     """Compare two arrays elementwise and return a Record (never raises on mismatch).
     ``noise`` is a scalar or an array shaped like ``expected``. ``array_only``: ``got`` must be a
     NumPy array or scalar (what a candidate returns where torch returns a tensor), not a list."""
-    rec = Record(quantity=quantity, rtol=tol.rtol, atol=tol.atol, **context)
+    rec = Record(kind=kind, rtol=tol.rtol, atol=tol.atol, **context)
     expected = np.asarray(expected)
     if got is None:
         return dataclasses.replace(rec, passed=False, margin=np.inf, shape=expected.shape,
@@ -116,15 +153,19 @@ def compare(quantity: str, got, expected, tol: Tolerance, noise=0.0, array_only:
     return rec
 
 
-def failed_record(quantity: str, note: str, **context) -> Record:
+def failed_record(kind: str, note: str, **context) -> Record:
     """A record for something that could not be compared (an exception, a missing attribute)."""
-    return Record(quantity=quantity, passed=False, margin=np.inf, note=note, **context)
+    return Record(kind=kind, passed=False, margin=np.inf, note=note, **context)
+
+
+DISPLAY = ("quantity", "where", "check")
 
 
 def to_frame(records) -> pd.DataFrame:
-    """One row per record; columns are the Record fields (without ``extra``)."""
-    rows = [{k: v for k, v in dataclasses.asdict(r).items() if k != "extra"} for r in records]
-    cols = [f.name for f in dataclasses.fields(Record) if f.name != "extra"]
+    """One row per record: the Record fields (without ``extra``) and the display columns."""
+    rows = [{**{k: v for k, v in dataclasses.asdict(r).items() if k != "extra"},
+             **{d: getattr(r, d) for d in DISPLAY}} for r in records]
+    cols = [f.name for f in dataclasses.fields(Record) if f.name != "extra"] + list(DISPLAY)
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -133,22 +174,14 @@ def summarize(records) -> pd.DataFrame:
     df = to_frame(records)
     if df.empty:
         return df
-    df["kind"] = df["quantity"].str.split(":").str[0]
     g = df.groupby(["component", "dtype", "device", "kind"], sort=False)
     return g.agg(max_abs_err=("max_abs_err", "max"), max_rel_err=("max_rel_err", "max"),
                  margin=("margin", "max"), passed=("passed", "all"), checks=("passed", "size")).reset_index()
 
 
-def quantity_kind(quantity: str) -> str:
-    """One name per kind of quantity: grad:0.weight -> grad:weight, state:1:exp_avg ->
-    state:exp_avg, param:3 -> param (the rows of a summary table)."""
-    parts = [p for p in quantity.split(":") if not p.isdigit()]
-    return ":".join([parts[0], *(p.rsplit(".", 1)[-1] for p in parts[1:])])
-
-
 def describe_failure(rec: Record) -> str:
     where = f" at index {rec.worst_index}" if rec.worst_index is not None else ""
-    parts = [f"{rec.component} [{rec.dtype}, {rec.device}] {rec.step} {rec.quantity}: "]
+    parts = [f"{rec.component} [{rec.dtype}, {rec.device}] {rec.where} {rec.quantity}: "]
     if rec.got is not None:
         parts.append(f"got {rec.got!r}, expected {rec.expected!r}{where} "
                      f"(abs err {rec.max_abs_err:.3g}; allowed: rtol={rec.rtol:g}, atol={rec.atol:g}, "

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from reference.compare import failed_record
 from reference.engine import run_case
+from reference.engine.measure import Guard
 
 
 class CaseTimeout(BaseException):
@@ -56,31 +57,30 @@ def exc_line(e: BaseException) -> str:
     return traceback.format_exception_only(type(e), e)[-1].strip()
 
 
-def _where(tb) -> tuple[str, str, str]:
-    """(step, quantity, function) of the candidate call a traceback ends in: the engines call
-    the candidate through ``guarded(step, quantity, fn, ...)``; the function is the first frame
-    past that one outside reference/. ("", "", "") when the traceback never reached such a call."""
+def _where(tb) -> tuple[int, str, str, str]:
+    """(step, mode, kind, function) of the candidate call a traceback ends in: the engines call
+    the candidate through a ``Guard``; the function is the first frame past that one outside
+    reference/. (0, "", "", "") when the traceback never reached such a call."""
     here = str(Path(__file__).resolve().parent) + os.sep
-    step = quantity = function = ""
+    step, mode, kind, function = 0, "", "", ""
     for frame, _ in traceback.walk_tb(tb):
         in_reference = str(Path(frame.f_code.co_filename).resolve()).startswith(here)
-        names = frame.f_locals.get("step"), frame.f_locals.get("quantity")
-        if in_reference and all(isinstance(v, str) for v in names):
-            (step, quantity), function = names, ""
-        elif quantity and not in_reference and not function:
+        if in_reference and isinstance(frame.f_locals.get("self"), Guard):
+            step, mode, kind, function = frame.f_locals["step"], frame.f_locals["mode"], frame.f_locals["kind"], ""
+        elif kind and not in_reference and not function:
             function = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
-    return step, quantity, function
+    return step, mode, kind, function
 
 
 def abort_record(spec, err: BaseException, dtype: str, device: str):
     """A failure record for a case that ended in a BaseException: what was raised (or that the
     case hung) and in which call, with the traceback."""
-    step, quantity, function = _where(err.__traceback__)
+    step, mode, kind, function = _where(err.__traceback__)
     what = str(err) if isinstance(err, CaseTimeout) else f"raised {exc_line(err)}"
     where = f" in {function}" if function else ""
-    who = "the candidate" if quantity else "the case"  # quantity: inside a call into the candidate
+    who = "the candidate" if kind else "the case"  # kind: inside a call into the candidate
     note = f"{who} {what}{where}\n" + "".join(traceback.format_exception(type(err), err, err.__traceback__)).rstrip()
-    return failed_record(quantity or "case", note, step=step or "run", component=spec.name, dtype=dtype, device=device)
+    return failed_record(kind or "case", note, step=step, mode=mode, component=spec.name, dtype=dtype, device=device)
 
 
 def run_guarded(spec, case, dtype, device, candidate, timeout) -> tuple[list, bool]:

@@ -34,7 +34,7 @@ import pandas as pd
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 
-from reference.compare import describe_failure, quantity_kind, to_frame
+from reference.compare import describe_failure, to_frame
 from reference.convert import check_device
 from reference.engine import repro_snippet
 from reference.fileio import hypothesis_storage_in_user_cache, write_atomic
@@ -122,7 +122,6 @@ def checks_table(records) -> pd.DataFrame:
     df = to_frame(records)
     if df.empty:
         return df
-    df["check"] = df["quantity"].map(quantity_kind)
     g = df.groupby("check", sort=False)
     return g.agg(checks=("passed", "size"), failed=("passed", lambda s: int((~s).sum())),
                  max_abs_err=("max_abs_err", "max"), max_rel_err=("max_rel_err", "max"),
@@ -182,7 +181,7 @@ def _truncate_trajectory(spec, failure: dict, dtype, device, candidate, timeout)
     length shapes every later draw)."""
     import dataclasses
 
-    steps = [int(r.step.split()[1]) for r in failure["failed_records"] if r.step.startswith("step ")]
+    steps = [r.step for r in failure["failed_records"] if r.step > 0]
     case = failure["case"]
     if not steps or min(steps) >= len(case.steps):
         return

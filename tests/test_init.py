@@ -15,7 +15,7 @@ from hypothesis import given, settings
 
 from reference.convert import torch_dtype
 from reference.hypothesis_profiles import scaled
-from reference.init_check import run_init_case
+from reference.engine.initializers import run_init_case
 from reference.specs.init import SPECS
 from reference.strategies.init import NONLINEARITIES
 from scratch.nn import Linear, Parameter, init
@@ -148,9 +148,9 @@ def test_registry_cases_pass(spec, dtype):
     @given(spec.cases())
     def prop(case):
         records = run_init_case(spec, case, dtype)
-        bad = [f"{r.step} {r.quantity}: got {r.got}, expected {r.expected}; {r.note}" for r in records if not r.passed]
+        bad = [f"{r.name} {r.kind}: got {r.got}, expected {r.expected}; {r.note}" for r in records if not r.passed]
         assert not bad, f"{case.as_code()}\n" + "\n".join(bad)
-        compared.update(r.quantity for r in records)
+        compared.update(r.kind for r in records)
 
     prop()
     assert {"dtype", "reproducible"} <= compared and compared & {"values", "ks torch"}
@@ -192,7 +192,7 @@ def test_torch_itself_satisfies_the_laws(spec):
     @given(spec.cases())
     def prop(case):
         for dtype in DTYPES:
-            bad = [(r.step, r.quantity, r.note) for r in run_init_case(spec, case, dtype, candidate=cand)
+            bad = [(r.name, r.kind, r.note) for r in run_init_case(spec, case, dtype, candidate=cand)
                    if not r.passed]
             assert not bad, (case.as_code(), dtype, bad)
 

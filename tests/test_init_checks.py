@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from reference.init_check import run_init_case
+from reference.engine.initializers import run_init_case
 from reference.spec import Case
 from reference.specs.init import SPECS
 from scratch.nn import Linear, init
@@ -18,7 +18,7 @@ BY_NAME = {s.name: s for s in SPECS}
 
 
 def _failed(name, case, candidate, dtype="float64"):
-    return {(r.step, r.quantity) for r in run_init_case(BY_NAME[name], case, dtype, candidate=candidate)
+    return {(r.name, r.kind) for r in run_init_case(BY_NAME[name], case, dtype, candidate=candidate)
             if not r.passed}
 
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 import scratch.optim._blocks as blocks
 from reference.compare import assert_records
 from reference.engine import repro_snippet, run_case
-from reference.engine_optim import _groups
+from reference.engine.trajectories import _groups
 from reference.registry import specs
 from scratch.nn import Parameter
 

@@ -4,7 +4,7 @@
 An ``InitSpec`` adds ``law(case) -> {tensor name: Law}``: the distribution torch's formula
 gives for the case's shape and kwargs, computed here from torch's own definitions (fans by
 torch's rule, gains from ``torch.nn.init.calculate_gain``), never from the scratch code.
-``reference.init_check.run_init_case`` compares samples with it and with torch's samples.
+``reference.engine.initializers.run_init_case`` compares samples with it and with torch's samples.
 Names are torch's function names without the trailing underscore.
 """
 
@@ -17,7 +17,7 @@ from typing import Callable
 from torch import nn
 
 import scratch.nn as snn
-from reference.init_check import Law
+from reference.engine.initializers import Law
 from reference.spec import Case, Spec
 from reference.strategies import init as SI
 from scratch.nn import init

@@ -1,6 +1,6 @@
 """Specs for scratch.nn's losses (kind="loss"): the scratch class, its torch twin and the strategy.
 
-The loss engine (``reference.engine_loss``) builds both sides from the case's config (array
+The loss engine (``reference.engine.losses``) builds both sides from the case's config (array
 entries such as ``weight`` cast to the run's dtype), compares the loss and the input gradient for
 a random upstream gradient shaped like the loss, then ``backward()`` with no argument (ones).
 """

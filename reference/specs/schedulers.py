@@ -75,17 +75,17 @@ SPECS = [
 
 def _measure(n_cases: int = 200) -> float:
     """Worst margin of torch's float32 trajectory against its float64 one under ``trajectory_tolerance``."""
-    from reference.engine_optim import trace_trajectory_twin
+    from reference.engine.trajectories import trace_trajectory_twin
     from reference.sampling import sample_cases
 
     worst = 0.0
     for spec in SPECS:
         for case in sample_cases(spec.cases(), n_cases, seed=0):
             t32, t64 = (trace_trajectory_twin(spec, case, dt) for dt in ("float32", "float64"))
-            for (step, key), b in t64.values.items():
-                if key.startswith("param:"):
-                    tol = trajectory_tolerance("float32", int(step.split()[1]))
-                    a = t32.values[(step, key)].astype(np.float64)
+            for key, b in t64.values.items():
+                if key.kind == "param":
+                    tol = trajectory_tolerance("float32", key.step)
+                    a = t32.values[key].astype(np.float64)
                     worst = max(worst, float(np.max(np.abs(a - b) / tol.allowed(b), initial=0.0)))
         print(f"{spec.name}: worst float32-vs-float64 margin so far {worst:.3g}")
     return worst

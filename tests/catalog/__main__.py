@@ -65,7 +65,7 @@ def main(argv=None) -> int:
                        expected=("known miss" if miss else "caught") if must_catch else "pass",
                        verdict="caught" if found else "pass", ok=found == must_catch or (miss and not found),
                        seconds=round(r["wall"], 2),
-                       first_failure=f"{bad[0].step} {bad[0].quantity}" if bad else "")
+                       first_failure=f"{bad[0].where} {bad[0].quantity}" if bad else "")
             if args.seeds and e.wrong:
                 hits = sum("case" in _run(e, dtype, n, seed=s, shrink=False) for s in range(args.seeds))
                 row["seeds_caught"] = f"{hits}/{args.seeds}"

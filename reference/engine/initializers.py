@@ -77,9 +77,10 @@ class Law:
         return stats.norm(loc=self.a, scale=self.b).cdf
 
 
-def _record(quantity, step, passed, margin, got=None, expected=None, err=0.0, allowed=0.0, note="", **ctx):
+def _record(kind, name, passed, margin, got=None, expected=None, err=0.0, allowed=0.0, note="", **ctx):
+    """A statistical check of the filled tensor ``name`` (a parameter's name, or "tensor")."""
     margin = float(margin) if passed or np.isfinite(margin) else np.inf  # NaN statistics fail with margin inf
-    return Record(quantity=quantity, step=step, passed=bool(passed), margin=float(margin), got=got,
+    return Record(kind=kind, name=name, passed=bool(passed), margin=float(margin), got=got,
                   expected=expected, max_abs_err=float(err), atol=float(allowed), note=note, **ctx)
 
 
@@ -88,9 +89,9 @@ def _law_records(name: str, x: np.ndarray, law: Law, twin: np.ndarray | None, dt
     eps = float(np.finfo(np_dtype(dtype)).eps)
     if law.deterministic:
         want = np.full(x.shape, law.value, dtype=np_dtype(dtype))
-        out.append(compare("values", x, want, EXACT, step=name, **ctx))
+        out.append(compare("values", x, want, EXACT, name=name, **ctx))
         if twin is not None:
-            out.append(compare("torch values", x, twin, EXACT, step=name, **ctx))
+            out.append(compare("torch values", x, twin, EXACT, name=name, **ctx))
         return out
     v = x.astype(np.float64).ravel()
     n = v.size
@@ -170,7 +171,7 @@ def run_init_case(spec, case, dtype: str = "float64", device: str = "cpu", candi
         gen_b = _draw(spec, case, dtype, candidate, np.random.default_rng(case.seed))
         other = _draw(spec, case, dtype, candidate, case.seed + 1)
     except Exception:
-        return [failed_record("call", "candidate raised:\n" + traceback.format_exc(), step="init", **ctx)]
+        return [failed_record("call", "candidate raised:\n" + traceback.format_exc(), **ctx)]
     twin = twin_draw(spec, case, dtype, device)
     laws = spec.law(case)
     records: list[Record] = []

@@ -22,21 +22,15 @@ rounding of this very trajectory (float32 vs float64 on the same data, as in
 
 from __future__ import annotations
 
-import traceback
-
 import numpy as np
 import torch
 
-from reference.compare import Record, compare, failed_record
+from reference.compare import Key, Record, compare, failed_record
 from reference.convert import cast, to_numpy, to_torch
-from reference.engine import EXACT, Trace, _perturb, measure
+from reference.engine.measure import EXACT, CandidateError, Guard, Trace, measure, twin_data
 from reference.spec import Case, Spec
 
 _CYCLED = ("momentum", "betas")  # group entries a scheduler may change besides lr (OneCycleLR)
-
-
-def _step(t: int) -> str:
-    return f"step {t}"
 
 
 def _groups(case: Case, params: list) -> list:
@@ -57,126 +51,111 @@ def _group_values(opt) -> dict:
 
 
 def trace_trajectory_twin(spec: Spec, case: Case, dtype: str, device: str = "cpu", perturb: int = 0,
-                          round_to: str | None = None) -> Trace:
+                          round_to: str | None = None, absolute: bool = False) -> Trace:
     """Run torch's optimizer (and scheduler) over the case's gradient sequence; record everything."""
     tr = Trace()
-    eps = float(np.finfo(np.float32).eps)
-
-    def p(a):
-        a = _perturb(np.asarray(a, dtype=np.float64), eps, perturb) if perturb else np.asarray(a, dtype=np.float64)
-        return cast(a, round_to).astype(np.float64) if round_to else a
-
-    params = [to_torch(p(v), dtype, device, requires_grad=True) for v in case.inputs]
+    p = twin_data(perturb, round_to, absolute)
+    params = [to_torch(p(np.asarray(v, dtype=np.float64)), dtype, device, requires_grad=True) for v in case.inputs]
     if spec.kind == "scheduler":
         opt_name, opt_kwargs = case.extra["optimizer"]
         opt = getattr(torch.optim, opt_name)(_groups(case, params), **opt_kwargs)
         sched = spec.twin(opt, **case.config)
-        tr.values.update({("init", k): v for k, v in _group_values(opt).items()})
+        tr.values.update({Key(0, k): v for k, v in _group_values(opt).items()})
     else:
         opt = spec.twin(_groups(case, params), **case.config)
         sched = None
     index = {id(t): i for i, t in enumerate(params)}
     for t, grads in enumerate(case.steps, 1):
         for tp, g in zip(params, grads):
-            tp.grad = None if g is None else to_torch(p(g), dtype, device)
+            tp.grad = None if g is None else to_torch(p(np.asarray(g, dtype=np.float64)), dtype, device)
         opt.step()
         if sched is not None:
             sched.step()
-            tr.values.update({(_step(t), k): v for k, v in _group_values(opt).items()})
+            tr.values.update({Key(t, k): v for k, v in _group_values(opt).items()})
         for i, tp in enumerate(params):
-            tr.values[(_step(t), f"param:{i}")] = to_numpy(tp).copy()
+            tr.values[Key(t, "param", index=i)] = to_numpy(tp).copy()
         for tp, state in opt.state.items():
             for name, v in state.items():
                 if isinstance(v, torch.Tensor) or isinstance(v, (int, float)):
-                    tr.values[(_step(t), f"state:{index[id(tp)]}:{name}")] = np.array(to_numpy(v), copy=True)
+                    tr.values[Key(t, "state", name, index[id(tp)])] = np.array(to_numpy(v), copy=True)
     return tr
 
 
 def run_trajectory_case(spec: Spec, case: Case, dtype: str = "float64", device: str = "cpu",
                         candidate=None) -> list[Record]:
     ref, noise_of = measure(trace_trajectory_twin, spec, case, dtype, device)
-    return _replay(spec, case, dtype, device, candidate, ref, noise_of)
+    records: list[Record] = []
+    try:
+        _replay(spec, case, dtype, device, candidate, ref, noise_of, records)
+    except CandidateError:
+        pass
+    return records
 
 
 def _as_number(v):
     return np.asarray(v, dtype=np.float64)
 
 
-def _replay(spec, case, dtype, device, candidate, ref: Trace, noise_of) -> list[Record]:
+def _build(spec, case, factory, params, guard):
+    """The candidate optimizer (or scratch's optimizer under the candidate scheduler): (opt, steppers)."""
+    if spec.kind != "scheduler":
+        opt = guard(0, "construct", factory, _groups(case, params), **case.config)
+        return opt, [opt]
+    import scratch.optim as sopt
+
+    opt_name, opt_kwargs = case.extra["optimizer"]
+    opt = getattr(sopt, opt_name)(_groups(case, params), **opt_kwargs)
+    return opt, [opt, guard(0, "construct", factory, opt, **case.config)]
+
+
+def _replay(spec, case, dtype, device, candidate, ref: Trace, noise_of, records: list) -> None:
     from scratch.nn import Parameter
 
-    records: list[Record] = []
     ctx = dict(component=spec.name, dtype=dtype, device=device)
-
-    def guarded(step, quantity, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs), True
-        except Exception:
-            records.append(failed_record(quantity, "candidate raised:\n" + traceback.format_exc(), step=step, **ctx))
-            return None, False
-
+    guard = Guard(records, **ctx)
     params = [Parameter(cast(v, dtype)) for v in case.inputs]
-    factory = candidate or spec.build or spec.component
+    opt, stepper = _build(spec, case, candidate or spec.build or spec.component, params, guard)
     if spec.kind == "scheduler":
-        import scratch.optim as sopt
-
-        opt_name, opt_kwargs = case.extra["optimizer"]
-        opt = getattr(sopt, opt_name)(_groups(case, params), **opt_kwargs)
-        sched, ok = guarded("init", "construct", factory, opt, **case.config)
-        if not ok:
-            return records
         for key, v in _group_values(opt).items():
-            records.append(compare(key, v, ref.values[("init", key)], EXACT, step="init", **ctx))
-        stepper = [opt, sched]
-    else:
-        opt, ok = guarded("init", "construct", factory, _groups(case, params), **case.config)
-        if not ok:
-            return records
-        stepper = [opt]
+            records.append(compare(key, v, ref.values[Key(0, key)], EXACT, **ctx))
     for t, grads in enumerate(case.steps, 1):
-        step = _step(t)
         tol = spec.tolerance(dtype, t)
         given = [None if g is None else cast(g, dtype) for g in grads]
         for param, g in zip(params, given):
             param.grad = None if g is None else g.copy()
         for obj in stepper:
-            _, ok = guarded(step, f"{type(obj).__name__}.step", obj.step)
-            if not ok:
-                return records
+            guard(t, f"{type(obj).__name__}.step", obj.step)
         if spec.kind == "scheduler":
             for key, v in _group_values(opt).items():
-                records.append(compare(key, v, ref.values[(step, key)], EXACT, step=step, **ctx))
-            lrs, ok = guarded(step, "get_last_lr", sched.get_last_lr)
-            if not ok:
-                return records
-            records.append(compare("get_last_lr", _as_number(lrs), ref.values[(step, "lr")],
-                                   EXACT, step=step, **ctx))
+                records.append(compare(key, v, ref.values[Key(t, key)], EXACT, step=t, **ctx))
+            lrs = guard(t, "get_last_lr", stepper[1].get_last_lr)
+            records.append(compare("get_last_lr", _as_number(lrs), ref.values[Key(t, "lr")], EXACT, step=t, **ctx))
         for i, param in enumerate(params):
-            key = f"param:{i}"
-            records.append(compare(key, param.data, ref.values[(step, key)], tol, noise=noise_of((step, key)),
-                                   step=step, **ctx))
+            key = Key(t, "param", index=i)
+            records.append(compare("param", param.data, ref.values[key], tol, noise=noise_of(key), index=i, step=t,
+                                   **ctx))
             if given[i] is not None:
-                records.append(compare("grad unchanged by step", param.grad, given[i], EXACT, step=step, **ctx))
+                records.append(compare("grad unchanged by step", param.grad, given[i], EXACT, index=i, step=t, **ctx))
         if spec.kind == "optimizer":
-            records += _compare_state(opt, params, ref, step, tol, noise_of, ctx)
-    return records
+            records += _compare_state(opt, params, ref, t, tol, noise_of, ctx)
 
 
-def _compare_state(opt, params, ref: Trace, step, tol, noise_of, ctx) -> list[Record]:
+def _compare_state(opt, params, ref: Trace, t: int, tol, noise_of, ctx) -> list[Record]:
     out = []
     state = getattr(opt, "state", None)
     if state is None:
         return [failed_record("state", "the optimizer has no `state` attribute (a dict keyed by parameter)",
-                              step=step, **ctx)]
-    for (s, key), expected in ref.values.items():
-        if s != step or not key.startswith("state:"):
+                              step=t, **ctx)]
+    for key, expected in ref.values.items():
+        if key.step != t or key.kind != "state":
             continue
-        _, i, name = key.split(":", 2)
-        got = state.get(params[int(i)], {}).get(name) if hasattr(state, "get") else None
+        where = dict(name=key.name, index=key.index, step=t, **ctx)
+        got = state.get(params[key.index], {}).get(key.name) if hasattr(state, "get") else None
         if got is None:
-            out.append(failed_record(key, f"state[{name!r}] missing for parameter {i} (torch has it)", step=step, **ctx))
-        elif name == "step":  # torch keeps a float32 (or float64) counter tensor; compare the count
-            out.append(compare(key, _as_number(got), _as_number(expected), EXACT, step=step, **ctx))
+            out.append(failed_record("state", f"state[{key.name!r}] missing for parameter {key.index} (torch has it)",
+                                     **where))
+        elif key.name == "step":  # torch keeps a float32 (or float64) counter tensor; compare the count
+            out.append(compare("state", _as_number(got), _as_number(expected), EXACT, **where))
         else:
-            out.append(compare(key, got, expected, tol, noise=noise_of((step, key)), step=step, **ctx))
+            out.append(compare("state", got, expected, tol, noise=noise_of(key), **where))
     return out
