@@ -5,11 +5,10 @@ derivative formula takes (x, or the output y where the derivative is written in 
 Values at kinks follow torch's autograd (``../shared/reference/torch-semantics.md`` A9):
 relu'(0) = 0, leaky_relu'(0) = slope, prelu'(0) = a, elu'(0) = alpha.
 
-A piecewise function is written as a sum of its pieces, each times its 0/1 indicator,
-(x > 0) * a + (x <= 0) * b, rather than ``np.where``: the same values (a * 1 + b * 0 = a
-exactly), and no per-element branch (np.where mispredicts on random signs, ~10x a multiply).
-Where a piece is inf or NaN on the other side, the pieces are written so that never happens
-(max(x, 0) and min(x, 0) instead of indicators).
+Piecewise functions use ``np.where`` with torch's own condition, so NaN and inf go where torch
+sends them. ReLU, the hot path of every MLP, is arithmetic instead (np.where branches per element,
+slow on inputs of random sign): max(x, 0), and g * (x > 0), which differs from torch only for a
+NaN input (gradient 0; torch passes g) or a non-finite g where x <= 0 (NaN; torch gives 0).
 """
 
 from __future__ import annotations
@@ -31,14 +30,13 @@ def relu_backward(grad_output, x):
     return grad_output * (x > 0)
 
 
-# LeakyReLU: y = max(x, 0) + s * min(x, 0); dy/dx = 1 if x > 0 else s
+# LeakyReLU: y = x if x > 0 else s * x; dy/dx = 1 if x > 0 else s
 def leaky_relu(x, negative_slope=0.01):
-    return np.maximum(x, 0) + negative_slope * np.minimum(x, 0)
+    return np.where(x > 0, x, negative_slope * x)
 
 
 def leaky_relu_backward(grad_output, x, negative_slope=0.01):
-    positive = x > 0
-    return grad_output * positive + negative_slope * grad_output * ~positive
+    return np.where(x > 0, grad_output, negative_slope * grad_output)
 
 
 def _channel_view(weight, ndim):
@@ -48,32 +46,31 @@ def _channel_view(weight, ndim):
     return weight.reshape((1, -1) + (1,) * (ndim - 2))
 
 
-# PReLU: y = max(x, 0) + a * min(x, 0), a learned; dy/dx = 1 if x > 0 else a; dy/da = min(x, 0)
+# PReLU: y = x if x > 0 else a * x, a learned; dy/dx = 1 if x > 0 else a; dy/da = 0 if x > 0 else x
 def prelu(x, weight):
     a = _channel_view(weight, x.ndim)
-    return np.maximum(x, 0) + a * np.minimum(x, 0)
+    return np.where(x > 0, x, a * x)
 
 
 def prelu_backward(grad_output, x, weight):
     """Returns (grad_input, grad_weight); grad_weight sums over every non-channel position."""
     a = _channel_view(weight, x.ndim)
-    positive = x > 0
-    grad_input = grad_output * positive + a * grad_output * ~positive
-    contrib = grad_output * np.minimum(x, 0)
+    grad_input = np.where(x > 0, grad_output, a * grad_output)
+    contrib = np.where(x > 0, 0, x * grad_output)
     if weight.size == 1:
         return grad_input, np.asarray(contrib.sum(), dtype=weight.dtype).reshape(weight.shape)
     axes = tuple(i for i in range(x.ndim) if i != 1)
     return grad_input, contrib.sum(axis=axes).astype(weight.dtype)
 
 
-# ELU: y = max(x, 0) + alpha * (exp(min(x, 0)) - 1); dy/dx = 1 if x > 0 else alpha * exp(x)
+# ELU: y = x if x > 0 else alpha * (exp(x) - 1); dy/dx = 1 if x > 0 else alpha * exp(x)
+# (min(x, 0) keeps exp from overflowing on the side np.where does not take)
 def elu(x, alpha=1.0):
-    return np.maximum(x, 0) + alpha * np.expm1(np.minimum(x, 0))
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
 
 
 def elu_backward(grad_output, x, alpha=1.0):
-    positive = x > 0
-    return grad_output * positive + alpha * np.exp(np.minimum(x, 0)) * grad_output * ~positive
+    return np.where(x <= 0, grad_output * alpha * np.exp(np.minimum(x, 0)), grad_output)
 
 
 # Sigmoid: y = 1 / (1 + exp(-x)) (torch's formula); dy/dx = y (1 - y).
