@@ -1,4 +1,4 @@
-"""Meta-tests: the registry covers every export, scratch stays pure NumPy, and the
+"""Meta-tests: the registry covers every export, scratch stays NumPy (+ scipy.special), and the
 engine catches what it must (a one-part-in-1e6 perturbation, a gradient scaled by 2)."""
 
 from __future__ import annotations
