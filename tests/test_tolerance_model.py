@@ -40,7 +40,7 @@ def _float32_dot(x, w, order):
 def _reordered(order):
     class ReorderedLinear(snn.Linear):
         def forward(self, x):
-            self._x = x
+            super().forward(x)  # validates x and saves it for backward (Linear's Context)
             y = _float32_dot(x, self.weight.data, order) if x.dtype == np.float32 else x @ self.weight.data.T
             return y + self.bias.data if self.bias is not None else y
     return ReorderedLinear

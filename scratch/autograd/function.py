@@ -21,9 +21,11 @@ _FREED = ("Trying to backward through the graph a second time (or directly acces
 
 
 class Context:
-    """What one op application saves for its backward (torch's ``ctx``)."""
+    """What one op application saves for its backward (torch's ``ctx``). ``scratch.nn``'s modules
+    use it too: each forward makes one, saves arrays with ``save_for_backward`` (and settings such as
+    a dim as attributes), and backward reads ``saved_tensors``."""
 
-    def __init__(self, needs_input_grad: tuple[bool, ...]):
+    def __init__(self, needs_input_grad: tuple[bool, ...] = ()):
         self.needs_input_grad = needs_input_grad
         self._saved: tuple | None = ()
         self._freed = False

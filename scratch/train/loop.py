@@ -117,7 +117,7 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs: int, val_data=None, sc
         if getattr(cb, "monitor", "").startswith("val_") and val_data is None:
             raise ValueError(f"{type(cb).__name__} monitors {cb.monitor!r} but fit got no val_data")
 
-    import pandas as pd  # lazily: scratch imports only NumPy at module level
+    import pandas as pd  # lazily: scratch imports only NumPy (and scipy.special) at module level
 
     bar = _progress_bar(epochs, progress)
     state = FitState(model=model, optimizer=optimizer, scheduler=scheduler)

@@ -2,7 +2,8 @@
 
 Each forward kernel has a ``*_backward`` beside it that maps the upstream
 gradient to the input gradient (and parameter gradients where there are any).
-No state lives here: modules in ``scratch.nn`` keep caches and parameters.
+No state lives here: modules in ``scratch.nn`` keep the parameters, and what backward needs
+in one ``Context`` per forward (``save_for_backward`` / ``saved_tensors``).
 """
 
 from scratch.nn.functional.activation import (  # noqa: F401

@@ -19,122 +19,75 @@ import numpy as np
 from scratch.nn.functional._loss_checks import (
     LossInputError, _quiet, _upstream, check_reduction, class_layout, class_unlayout, weight_as,
 )
+from scratch.nn.functional.softmax import log_softmax
 
 
 # -- class indices: nll_loss and cross_entropy ------------------------------------------------------------
-
-def _log_softmax(x2):
-    z = np.subtract(x2, x2.max(axis=1, keepdims=True))  # one buffer, updated in place
-    return np.subtract(z, np.log(np.exp(z).sum(axis=1, keepdims=True)), out=z)
-
 
 def _picked(x2, t, weight, ignore_index):
     """(keep mask, safe target, w[y] with 0 on dropped rows, x[r, y_r])."""
     keep = t != ignore_index
     safe = np.where(keep, t, 0)
-    # keep as 0/1 is the unit weight with 0 on dropped rows; plain (row, class) indexing: take_along_axis
-    # builds broadcast index arrays first, several times the cost for one element per row
     w = keep.astype(x2.dtype) if weight is None else np.where(keep, weight[safe], 0).astype(x2.dtype)
     return keep, safe, w, x2[np.arange(len(t)), safe]
 
 
 def _nll_core(x2, t, weight, ignore_index, reduction):
+    """(loss, total): per row -w[y] x[r, y_r] (0 on dropped rows), reduced; total = sum(w[y])."""
     keep, _, w, x_y = _picked(x2, t, weight, ignore_index)
     per = np.where(keep, -(w * x_y), 0).astype(x2.dtype)
     if reduction != "mean":
         return per if reduction == "none" else np.asarray(per.sum(), x2.dtype), w.sum()
-    with _quiet():
+    with _quiet():  # no kept rows: 0 / 0 = NaN, like torch
         return np.asarray(per.sum() / w.sum(), x2.dtype), w.sum()
 
 
-def _nll_core_backward(g_rows, x2, t, weight, ignore_index, reduction, total):
+def _nll_core_backward(g_rows, x2, t, weight, ignore_index, reduction):
     """dL/dx2 of _nll_core: -(g / total) * w[y] at (r, y_r) on kept rows (torch's order of operations)."""
     keep, safe, w, _ = _picked(x2, t, weight, ignore_index)
     with _quiet():
-        coef = -(g_rows / total) if reduction == "mean" else -g_rows
+        coef = -(g_rows / w.sum()) if reduction == "mean" else -g_rows
         vals = np.where(keep, coef * w if weight is not None else coef, 0).astype(x2.dtype)
     G = np.zeros_like(x2)
-    G[np.arange(len(t)), safe] = vals  # one entry per row (put_along_axis's result, without its index arrays)
+    G[np.arange(len(t)), safe] = vals  # one entry per row
     return G
 
 
-def _plain(t, w, ignore_index, eps=0.0):
-    """The common case, which skips the masks and weights: no weight, no smoothing, no target ignored."""
-    return w is None and eps == 0 and not (t == ignore_index).any()
+def _row_grads(grad, x2):
+    """dL/dloss_r for every row: g broadcast to (M,)."""
+    return np.broadcast_to(np.asarray(1.0 if grad is None else grad, x2.dtype).reshape(-1), (len(x2),))
 
 
-def _row_grads(grad, x2, reduction, total):
-    """c = dL/dloss_r, divided by sum(w[y]) for "mean" (torch's order: g / total): shape (1,) (broadcasts
-    over the rows) or (M,) for "none"."""
-    g = np.asarray(1.0 if grad is None else grad, x2.dtype).reshape(-1)
-    if reduction != "mean":
-        return g
-    with _quiet():  # no rows: total = 0
-        return g / total
-
-
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean", *, _keep=None):
-    """-w[y] * input[y] per sample (input holds log-probabilities along dim 1).
-    ``_keep``: a dict that receives sum(w[y]) as "total" (NLLLoss hands it to backward)."""
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """-w[y] * input[y] per sample (input holds log-probabilities along dim 1)."""
     x2, t, lead = class_layout(input, target, "nll_loss", ignore_index)
     check_reduction(reduction)
     w = weight_as(weight, x2, "nll_loss")
-    if _plain(t, w, ignore_index):
-        # every w[y] is 1: per = -x[r, y_r] and sum(w[y]) = M, the bits _nll_core gives (1 x v is exact,
-        # and a float sum of M ones is exactly M below 2^24 rows) without its masks, np.where and casts;
-        # with class_layout's short path, forward + backward 84 -> 41 us for float32 (512, 100)
-        per, total = np.negative(x2[np.arange(len(t)), t]), x2.dtype.type(len(t))
-        if reduction == "none":
-            loss = per.reshape(lead)
-        else:
-            with _quiet():  # no rows: 0 / 0 = NaN, like torch
-                loss = np.asarray(per.sum() / total if reduction == "mean" else per.sum(), x2.dtype)
-    else:
-        loss, total = _nll_core(x2, t, w, ignore_index, reduction)
-        loss = loss.reshape(lead) if reduction == "none" else loss
-    if _keep is not None:
-        _keep["total"] = total
-    return loss
+    loss, _ = _nll_core(x2, t, w, ignore_index, reduction)
+    return loss.reshape(lead) if reduction == "none" else loss
 
 
-def nll_loss_backward(grad, input, target, weight=None, ignore_index=-100, reduction="mean", *, _total=None):
-    """``_total``: sum(w[y]) kept from forward (nll_loss's ``_keep``), not recomputed."""
+def nll_loss_backward(grad, input, target, weight=None, ignore_index=-100, reduction="mean"):
     x2, t, lead = class_layout(input, target, "nll_loss", ignore_index)
     w = weight_as(weight, x2, "nll_loss")
-    total = _nll_core(x2, t, w, ignore_index, reduction)[1] if _total is None else _total
-    if _plain(t, w, ignore_index):  # one -c_r per row at its target, nothing masked
-        G = np.zeros_like(x2)
-        G[np.arange(len(t)), t] = np.negative(_row_grads(grad, x2, reduction, total))
-        return class_unlayout(G, input)
-    g = np.broadcast_to(np.asarray(1.0 if grad is None else grad, x2.dtype).reshape(-1), (len(t),))
-    return class_unlayout(_nll_core_backward(g, x2, t, w, ignore_index, reduction, total), input)
+    return class_unlayout(_nll_core_backward(_row_grads(grad, x2), x2, t, w, ignore_index, reduction), input)
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, *,
-                  _keep=None):
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """log_softmax over the class dim (max-shifted), then nll_loss; or, for a float target shaped
     like input (probabilities), -sum_c w_c t'_c logp_c with t' = (1 - eps) t + eps / C.
-    Class indices with eps > 0: (1 - eps) nll + eps / C * sum_c w_c (-logp_c), both over sum(w[y]).
-    ``_keep``: a dict that receives what backward needs (CrossEntropyLoss hands it over): log_softmax(input)
-    as "logp" and sum(w[y]) as "total"; in the plain case (see ``_plain_cross_entropy``) exp(x - max) as
-    "exp", its row sums as "sum", the rows, targets and "total"."""
+    Class indices with eps > 0: (1 - eps) nll + eps / C * sum_c w_c (-logp_c), both over sum(w[y])."""
     x2, t, lead, soft = class_layout(input, target, "cross_entropy", ignore_index, True)
     check_reduction(reduction)
     _check_smoothing(label_smoothing, soft, ignore_index)
     w = weight_as(weight, x2, "cross_entropy")
-    if not soft and _plain(t, w, ignore_index, label_smoothing):
-        return _plain_cross_entropy(x2, t, lead, reduction, _keep)
-    logp = _log_softmax(x2)
-    if _keep is not None:
-        _keep["logp"] = logp
+    logp = log_softmax(x2, 1)
     C, eps = x2.shape[1], float(label_smoothing)
     if soft:
         tp = t * (1 - eps) + eps / C if eps > 0 else t
         per = -((logp * tp) * (w if w is not None else 1)).sum(axis=1).astype(x2.dtype)
         return per.reshape(lead) if reduction == "none" else _sum_or_mean(per, reduction, per.size)
     nll, total = _nll_core(logp, t, w, ignore_index, reduction)
-    if _keep is not None:
-        _keep["total"] = total
     if eps <= 0:  # torch takes the plain path: no smoothing term at all
         return nll.reshape(lead) if reduction == "none" else nll
     keep = t != ignore_index
@@ -147,72 +100,28 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 
 
 def cross_entropy_backward(grad, input, target, weight=None, ignore_index=-100, reduction="mean",
-                           label_smoothing=0.0, *, _kept=None):
-    """dL/dinput = G - softmax * sum_c G, G = dL/dlogp (log_softmax's backward), softmax = exp(logp).
-    ``_kept``: cross_entropy's ``_keep`` dict (log_softmax(input) and sum(w[y]), or the plain case's
-    exp(shifted input) and row sums), so nothing is recomputed."""
-    if not _kept:  # called on its own (or after a forward that raised): recompute what forward keeps
-        _kept = {}
-        cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing, _keep=_kept)
-    if "exp" in _kept:
-        return _plain_cross_entropy_backward(grad, input, reduction, _kept)
+                           label_smoothing=0.0):
+    """dL/dinput = G - softmax * sum_c G, G = dL/dlogp (log_softmax's backward), softmax = exp(logp)."""
     x2, t, lead, soft = class_layout(input, target, "cross_entropy", ignore_index, True)
     w = weight_as(weight, x2, "cross_entropy")
-    logp = _kept["logp"]
+    logp = log_softmax(x2, 1)
     C, eps = x2.shape[1], float(label_smoothing)
-    g = np.broadcast_to(np.asarray(1.0 if grad is None else grad, x2.dtype).reshape(-1), (len(x2),))
+    g = _row_grads(grad, x2)
     if soft:
         tp = t * (1 - eps) + eps / C if eps > 0 else t
         gm = -(g / x2.dtype.type(len(x2))) if reduction == "mean" else -g
         G = (gm[:, None] * (w if w is not None else 1)) * tp
     else:
-        total = _kept["total"]
-        G = _nll_core_backward(g * (1 - eps) if eps > 0 else g, logp, t, w, ignore_index, reduction, total)
+        G = _nll_core_backward(g * (1 - eps) if eps > 0 else g, logp, t, w, ignore_index, reduction)
         if eps > 0:
+            total = _picked(x2, t, w, ignore_index)[2].sum()
             with _quiet():
                 gs = g * (eps / C)
                 gs = np.where(t != ignore_index, gs / total if reduction == "mean" else gs, 0)
                 G = G + (-(gs[:, None] * w) if w is not None else -gs[:, None])
     with _quiet():
-        gx = np.exp(logp)  # the softmax, one buffer for the rest
-        np.multiply(gx, G.sum(axis=1, keepdims=True), out=gx)
-        np.subtract(G, gx, out=gx)
+        gx = G - np.exp(logp) * G.sum(axis=1, keepdims=True)
     return class_unlayout(gx.astype(x2.dtype, copy=False), input)
-
-
-# The plain case (class indices, no weight, no smoothing, no target ignored): forward keeps e = exp(x - max)
-# and its row sums s, and backward is one fused pass, dL/dx = (e / s - onehot(y)) c with c = g / M for
-# "mean": e (c / s) over the matrix, then c subtracted at each row's target. The general path builds
-# G = onehot(y) c, takes exp(logp) again (a second exp: 24 us float32, 98 us float64) and row sums of G,
-# and forms logp over the whole matrix where the loss needs it at the targets only. Forward + backward
-# 276 -> 142 us for float32 (512, 100), 422 -> 195 us for float64. The loss keeps the general path's
-# bits; the gradient differs from it by rounding only (e / s instead of exp(logp): a few ulps of c).
-
-def _plain_cross_entropy(x2, t, lead, reduction, keep):
-    """nll(log_softmax(x2)) for the plain case: logp is only needed at the targets, logp[r, y_r] =
-    z[r, y_r] - log s_r with z = x - max, the same operation _log_softmax does on the whole row."""
-    z = np.subtract(x2, x2.max(axis=1, keepdims=True))
-    rows = np.arange(len(t))
-    z_y = z[rows, t]
-    e = np.exp(z, out=z)
-    s = e.sum(axis=1)
-    per = np.negative(np.subtract(z_y, np.log(s), out=z_y))
-    total = x2.dtype.type(len(t))  # sum(w[y]) with every w[y] = 1 (exact: a float sum of ones below 2^24)
-    if keep is not None:
-        keep.update(exp=e, sum=s, rows=rows, t=t, total=total)
-    if reduction == "none":
-        return per.reshape(lead)
-    with _quiet():  # no rows: 0 / 0 = NaN, like torch
-        return np.asarray(per.sum() / total if reduction == "mean" else per.sum(), x2.dtype)
-
-
-def _plain_cross_entropy_backward(grad, input, reduction, kept):
-    """(softmax - onehot(y)) c from what _plain_cross_entropy kept."""
-    e = kept["exp"]
-    c = _row_grads(grad, e, reduction, kept["total"])
-    gx = np.multiply(e, (c / kept["sum"])[:, None])  # sum >= 1 (the max's own term) or NaN: no warning
-    gx[kept["rows"], kept["t"]] -= c
-    return class_unlayout(gx, input)
 
 
 def _sum_or_mean(per, reduction, count):

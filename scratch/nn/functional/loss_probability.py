@@ -13,9 +13,7 @@ import numpy as np
 from scratch.nn.functional._loss_checks import (
     LossInputError, _quiet, _reduce, _upstream, check_elementwise, floats,
 )
-# np.where's per-element branch mispredicts on random data (8x a multiply): select by bit masks,
-# and write into fresh buffers (out=) instead of chaining temporaries
-from scratch.nn.functional._select import _SIGN_BIT, _bits, _new
+from scratch.nn.functional.activation import sigmoid
 
 
 # -- binary cross-entropy ---------------------------------------------------------------------------------
@@ -41,68 +39,23 @@ def binary_cross_entropy_backward(grad, input, target, weight=None, reduction="m
     return (gx / x.dtype.type(x.size) if reduction == "mean" else gx).astype(x.dtype)
 
 
-def _exp_neg_abs(x):
-    """e^-|x| in one buffer: the only exp BCE-with-logits needs (softplus(+-x), sigmoid(+-x) share it).
-    -|x| is x with its sign bit set: one integer pass instead of abs and negative (same bits)."""
-    e = _new(np.bitwise_or(_bits(x), _SIGN_BIT[x.dtype.itemsize])).view(x.dtype)
-    return np.exp(e, out=e)
-
-
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None, *,
-                                     _keep=None):
-    """w [(1 - y) softplus(x) + pw y softplus(-x)]: the softplus form never cancels, finite at |x| = 1e4
-    (it equals torch's (1 - y) x - (1 + (pw - 1) y) log_sigmoid(x)). softplus(+-x) = max(+-x, 0) + L with
-    L = log1p(e^-|x|) computed once; max(-x, 0) + L is computed as L - min(x, 0) (the same bits: the sum
-    of L and -min(x, 0)). ``_keep``: a dict that receives e^-|x| as "e" and 1 - y as "neg" for backward."""
+# With logits, torch's formulas, lw = 1 + (pw - 1) y (1 without pos_weight):
+#   loss = (1 - y) x - lw log_sigmoid(x),  log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|))  (no exp of a positive)
+#   dL/dx = g w (sigmoid(x) - y), or g w ((pw y + 1 - y) sigmoid(x) - pw y) with pos_weight; / numel for mean
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
     x, y, w = _bce_args(input, target, weight, "binary_cross_entropy_with_logits", reduction, check_range=False)
     pw = _broadcast_weight(pos_weight, x, "binary_cross_entropy_with_logits", "pos_weight")
-    pos = y * pw if pw is not None else y
-    e = _exp_neg_abs(x)
-    L = _new(np.log1p(e))
-    # pos = y * pw has input's shape (pw broadcasts without enlarging), so every step fits one buffer.
-    # clip(x, 0, inf) is max(x, 0) (up to the sign of a zero, which + L = log 2 there erases): clip with two
-    # bounds is SIMD, maximum with a scalar is not (17 vs 50 us for float32 (512, 256)). With the bit-set
-    # -|x| and the sigmoid swap in backward: forward + backward 819 -> 525 us for float32 (512, 256).
-    neg = _new(np.subtract(1, y))
-    sp = _new(np.clip(x, 0, np.inf))           # softplus(x), then (1 - y) softplus(x)
-    np.add(sp, L, out=sp)
-    np.multiply(neg, sp, out=sp)
-    lo = _new(np.clip(x, -np.inf, 0))          # min(x, 0), then softplus(-x), then pw y softplus(-x)
-    np.subtract(L, lo, out=lo)
-    np.multiply(pos, lo, out=lo)
-    loss = np.add(sp, lo, out=sp)
-    if _keep is not None:
-        _keep.update(e=e, neg=neg)
+    lw = 1 if pw is None else 1 + (pw - 1) * y
+    log_sigmoid = np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+    loss = (1 - y) * x - lw * log_sigmoid
     return _reduce(loss * w if w is not None else loss, reduction)
 
 
-def binary_cross_entropy_with_logits_backward(grad, input, target, weight=None, reduction="mean", pos_weight=None,
-                                              *, _e=None, _neg=None):
-    """g w [(1 - y) sigmoid(x) - pw y sigmoid(-x)] (/ numel for mean). sigmoid(+-x) from e = e^-|x|:
-    1 / (1 + e) on the side where +-x >= 0, e / (1 + e) on the other. ``_e``, ``_neg``: e^-|x| and
-    1 - y kept from forward."""
+def binary_cross_entropy_with_logits_backward(grad, input, target, weight=None, reduction="mean", pos_weight=None):
     x, y, w = _bce_args(input, target, weight, "binary_cross_entropy_with_logits", reduction, check_range=False)
     pw = _broadcast_weight(pos_weight, x, "binary_cross_entropy_with_logits", "pos_weight")
-    pos = y * pw if pw is not None else y
-    e = _exp_neg_abs(x) if _e is None else _e
-    d = _new(np.add(1, e))
-    big = _new(np.divide(1, d))                # sigmoid of the non-negative side
-    small = np.divide(e, d, out=d)             # sigmoid of the negative side
-    # sigmoid(x) is big and sigmoid(-x) small, swapped where x's sign bit is set. With D = big ^ small and
-    # m all ones there (an arithmetic shift of the sign bit): sigmoid(x) = big ^ (D & m), sigmoid(-x) =
-    # that ^ D. Five integer passes instead of two comparisons, two bit-mask selections and a copy. At
-    # x = -0 (sign set, yet x >= 0) both sides are 1/2, so the swap changes nothing.
-    ib, D = _bits(big), _bits(small)
-    np.bitwise_xor(ib, D, out=D)
-    m = _new(np.right_shift(x.view(np.dtype(f"i{x.dtype.itemsize}")), 8 * x.dtype.itemsize - 1)).view(D.dtype)
-    np.bitwise_and(m, D, out=m)
-    s_pos = np.bitwise_xor(ib, m, out=ib).view(x.dtype)    # sigmoid(x)
-    s_neg = np.bitwise_xor(ib, D, out=D).view(x.dtype)     # sigmoid(-x)
-    np.multiply(pos, s_neg, out=s_neg)
-    gx = np.multiply(_new(np.subtract(1, y)) if _neg is None else _neg, s_pos, out=s_pos)
-    np.subtract(gx, s_neg, out=gx)
-    if grad is not None:  # g = 1 by default: x 1 is exact
-        np.multiply(gx, np.asarray(grad, x.dtype), out=gx)
+    gx = sigmoid(x) - y if pw is None else (pw * y + 1 - y) * sigmoid(x) - pw * y
+    gx = gx * np.asarray(1.0 if grad is None else grad, x.dtype)
     gx = gx * w if w is not None else gx
     return (gx / x.dtype.type(x.size) if reduction == "mean" else gx).astype(x.dtype, copy=False)
 

@@ -1,4 +1,5 @@
-"""Activation modules: thin shells that cache what ``scratch.nn.functional`` needs for backward.
+"""Activation modules: thin shells over ``scratch.nn.functional``; each forward saves what
+backward needs in one ``Context`` (``self._ctx``), and backward reads it.
 
 Twins: torch.nn.ReLU, LeakyReLU, PReLU, ELU, Sigmoid, Tanh, SiLU, GELU, Softmax, LogSoftmax.
 ``inplace`` is accepted for signature compatibility; scratch never mutates its input.
@@ -9,23 +10,25 @@ from __future__ import annotations
 import numpy as np
 
 from scratch import _checks
+from scratch.autograd.function import Context
 from scratch.nn import functional as F
-from scratch.nn.functional import activation as FA
 from scratch.nn.modules.module import Module
 from scratch.nn.parameter import Parameter
 
 
 class _Elementwise(Module):
-    """y = f(x) elementwise; subclasses give ``_f`` and ``_df`` (dL/dx from g, x and y)."""
+    """y = f(x) elementwise; subclasses give ``_f(x)`` and ``_df(g, x, y)`` (dL/dx); forward saves x and y."""
 
     def forward(self, x):
         x = _checks.as_float_array(x, f"{type(self).__name__} input")
         y = np.asarray(self._f(x), dtype=x.dtype)  # NumPy turns 0-d results into scalars; keep an array
-        self._x, self._y = x, y
+        self._ctx = Context()
+        self._ctx.save_for_backward(x, y)
         return y
 
     def backward(self, grad_output):
-        return np.asarray(self._df(grad_output, self._x, self._y), dtype=grad_output.dtype)
+        x, y = self._ctx.saved_tensors
+        return np.asarray(self._df(grad_output, x, y), dtype=grad_output.dtype)
 
 
 class ReLU(_Elementwise):
@@ -34,11 +37,10 @@ class ReLU(_Elementwise):
         self.inplace = inplace
 
     def _f(self, x):
-        self._gate = FA.relu_gate(x)  # kept: backward is one pass (g & gate)
-        return FA.relu(x, self._gate)
+        return F.relu(x)
 
     def _df(self, g, x, y):
-        return FA.relu_backward(g, x, self._gate)
+        return F.relu_backward(g, x)
 
 
 class LeakyReLU(_Elementwise):
@@ -47,11 +49,10 @@ class LeakyReLU(_Elementwise):
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def _f(self, x):
-        self._factor = FA.leaky_relu_factor(x, self.negative_slope)  # kept: backward is g * factor
-        return FA.leaky_relu(x, self.negative_slope, self._factor)
+        return F.leaky_relu(x, self.negative_slope)
 
     def _df(self, g, x, y):
-        return FA.leaky_relu_backward(g, x, self.negative_slope, self._factor)
+        return F.leaky_relu_backward(g, x, self.negative_slope)
 
 
 class ELU(_Elementwise):
@@ -60,11 +61,10 @@ class ELU(_Elementwise):
         self.alpha, self.inplace = alpha, inplace
 
     def _f(self, x):
-        self._masks = FA.elu_masks(x)  # kept: backward selects with the same masks
-        return FA.elu(x, self.alpha, self._masks)
+        return F.elu(x, self.alpha)
 
     def _df(self, g, x, y):
-        return FA.elu_backward(g, x, self.alpha, self._masks)
+        return F.elu_backward(g, x, self.alpha)
 
 
 class Sigmoid(_Elementwise):
@@ -91,11 +91,10 @@ class SiLU(_Elementwise):
         self.inplace = inplace
 
     def _f(self, x):
-        self._s = F.sigmoid(x)  # kept for backward: saves an exp
-        return x * self._s
+        return F.silu(x)
 
     def _df(self, g, x, y):
-        return F.silu_backward(g, x, self._s)
+        return F.silu_backward(g, x)
 
 
 class GELU(_Elementwise):
@@ -106,16 +105,10 @@ class GELU(_Elementwise):
         self.approximate = approximate
 
     def _f(self, x):
-        if self.approximate == "tanh":
-            return F.gelu(x, "tanh")
-        self._kept = {}
-        self._cdf = FA.normal_cdf(x, self._kept)  # kept for backward: saves the erf (and x^2 in float32)
-        return x * self._cdf
+        return F.gelu(x, self.approximate)
 
     def _df(self, g, x, y):
-        if self.approximate == "tanh":
-            return F.gelu_backward(g, x, "tanh")
-        return F.gelu_backward(g, x, cdf=self._cdf, x2=self._kept.get("x2"))
+        return F.gelu_backward(g, x, self.approximate)
 
 
 class PReLU(Module):
@@ -132,11 +125,13 @@ class PReLU(Module):
         if self.num_parameters > 1 and (x.ndim < 2 or x.shape[1] != self.num_parameters):
             raise ValueError(f"PReLU input: expected {self.num_parameters} channels in dim 1 "
                              f"(an (N, C, ...) input), got shape {x.shape}")
-        self._x = x
+        self._ctx = Context()
+        self._ctx.save_for_backward(x)
         return np.asarray(F.prelu(x, self.weight.data), dtype=x.dtype)
 
     def backward(self, grad_output):
-        gx, gw = F.prelu_backward(grad_output, self._x, self.weight.data)
+        (x,) = self._ctx.saved_tensors
+        gx, gw = F.prelu_backward(grad_output, x, self.weight.data)
         self.weight.accumulate_grad(gw)
         return np.asarray(gx, dtype=grad_output.dtype)
 
@@ -157,13 +152,17 @@ class _SoftmaxBase(Module):
 
     def forward(self, x):
         x = _checks.as_float_array(x, f"{type(self).__name__} input")
-        self._dim = self._resolve_dim(x)
-        self._y = self._f(x.reshape(x.shape or (1,)), self._dim).reshape(x.shape)
-        return self._y
+        dim = self._resolve_dim(x)
+        y = self._f(x.reshape(x.shape or (1,)), dim).reshape(x.shape)
+        self._ctx = Context()
+        self._ctx.save_for_backward(y)
+        self._ctx.dim = dim
+        return y
 
     def backward(self, grad_output):
+        (y,) = self._ctx.saved_tensors
         shape = grad_output.shape or (1,)
-        return self._df(grad_output.reshape(shape), self._y.reshape(shape), self._dim).reshape(grad_output.shape)
+        return self._df(grad_output.reshape(shape), y.reshape(shape), self._ctx.dim).reshape(grad_output.shape)
 
 
 class Softmax(_SoftmaxBase):
@@ -176,9 +175,5 @@ class Softmax(_SoftmaxBase):
 class LogSoftmax(_SoftmaxBase):
     """y = x - max - log sum exp(x - max) along ``dim``."""
 
-    def _f(self, x, dim):
-        self._kept = {}  # exp(x - shift) and its sum: backward's exp(y) without another exp
-        return FA.log_softmax(x, dim, keep=self._kept)
-
-    def _df(self, g, y, dim):
-        return FA.log_softmax_backward(g, y, dim, kept=self._kept)
+    _f = staticmethod(F.log_softmax)
+    _df = staticmethod(F.log_softmax_backward)

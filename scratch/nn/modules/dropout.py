@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from scratch import _checks
+from scratch.autograd.function import Context
 from scratch.nn import functional as F
 from scratch.nn.modules.module import Module
 
@@ -28,8 +29,8 @@ class Dropout(Module):
 
     def forward(self, x):
         x = _checks.as_float_array(x, "Dropout input")
+        self._ctx = Context()
         if not self.training:
-            self._mask = None
             return x
         if self._injected is not None:
             if self._injected.shape != x.shape:
@@ -37,13 +38,14 @@ class Dropout(Module):
             mask, self._injected = self._injected, None
         else:
             mask = F.dropout_mask(x.shape, self.p, self.generator)
-        self._mask = mask
+        self._ctx.save_for_backward(mask)
         return F.dropout(x, self.p, mask)
 
     def backward(self, grad_output):
-        if self._mask is None:
+        if not self._ctx.saved_tensors:  # eval: y = x
             return grad_output
-        return F.dropout_backward(grad_output, self.p, self._mask)
+        (mask,) = self._ctx.saved_tensors
+        return F.dropout_backward(grad_output, self.p, mask)
 
     def extra_repr(self):
         return f"p={self.p}"

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from scratch import _checks
+from scratch.autograd.function import Context
 from scratch.nn import functional as F
 from scratch.nn import init
 from scratch.nn.modules.module import Module
@@ -53,12 +54,14 @@ class Linear(Module):
 
     def forward(self, x):
         _check_affine_input(x, self.weight.data, self.in_features, "Linear")
-        self._x = x
+        self._ctx = Context()
+        self._ctx.save_for_backward(x)
         return F.linear(x, self.weight.data, None if self.bias is None else self.bias.data)
 
     def backward(self, grad_output, input_grad: bool = True):
         """dL/dx; with ``input_grad=False`` only the parameter gradients (returns None)."""
-        gx, gw, gb = F.linear_backward(grad_output, self._x, self.weight.data, self.bias is not None, input_grad)
+        (x,) = self._ctx.saved_tensors
+        gx, gw, gb = F.linear_backward(grad_output, x, self.weight.data, self.bias is not None, input_grad)
         _accumulate_affine(self, gw, gb)
         return gx
 
@@ -87,13 +90,14 @@ class Maxout(Module):
 
     def forward(self, x):
         _check_affine_input(x, self.weight.data, self.in_features, "Maxout")
-        self._x = x
-        y, self._winner = F.maxout(x, self.weight.data, None if self.bias is None else self.bias.data, self.pieces)
+        y, winner = F.maxout(x, self.weight.data, None if self.bias is None else self.bias.data, self.pieces)
+        self._ctx = Context()
+        self._ctx.save_for_backward(x, winner)
         return y
 
     def backward(self, grad_output):
-        gx, gw, gb = F.maxout_backward(grad_output, self._x, self.weight.data, self._winner,
-                                       self.pieces, self.bias is not None)
+        x, winner = self._ctx.saved_tensors
+        gx, gw, gb = F.maxout_backward(grad_output, x, self.weight.data, winner, self.pieces, self.bias is not None)
         _accumulate_affine(self, gw, gb)
         return gx
 
@@ -110,7 +114,8 @@ class Flatten(Module):
 
     def forward(self, x):
         _checks.as_float_array(x, "Flatten input")
-        self._shape = x.shape
+        self._ctx = Context()
+        self._ctx.shape = x.shape
         if x.ndim == 0:
             return x.reshape(1)
         s = _checks.normalize_dim(self.start_dim, x.ndim, "start_dim")
@@ -120,7 +125,7 @@ class Flatten(Module):
         return x.reshape(x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
 
     def backward(self, grad_output):
-        return grad_output.reshape(self._shape)
+        return grad_output.reshape(self._ctx.shape)
 
 
 class Identity(Module):

@@ -4,7 +4,8 @@ L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss.
 
 The protocol for losses:
 - ``forward(input, target) -> loss`` in input's dtype (0-d for "mean"/"sum", the per-element or
-  per-sample loss for "none"); it never modifies its arguments and caches them for backward;
+  per-sample loss for "none"); it never modifies its arguments and saves them for backward in one
+  ``Context`` (``self._ctx``: input and target, and the loss's shape);
 - ``backward(grad=None) -> dL/dinput``, input's shape and dtype; ``grad`` is dL/dloss, shaped like
   the loss, ones by default (so ``reduction="none"`` works); there is no gradient for the target.
 ``weight`` (and BCEWithLogitsLoss's ``pos_weight``) are buffers, as in torch; the kernels use them in
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from scratch.autograd.function import Context
 from scratch.nn.functional import loss as FL
 from scratch.nn.modules.module import Module
 
@@ -39,7 +41,7 @@ def _buffer(value, name, one_d=False):
 
 
 class _Loss(Module):
-    """Reduction handling, caching and the backward protocol; subclasses give ``_f`` and ``_df``."""
+    """Reduction handling, the saved context and the backward protocol; subclasses give ``_f`` and ``_df``."""
 
     _reductions = FL.REDUCTIONS
 
@@ -48,17 +50,20 @@ class _Loss(Module):
         if size_average is not None or reduce is not None:
             reduction = _legacy_reduction(size_average, reduce)
         self.reduction = FL.check_reduction(reduction, self._reductions)
-        self._cache = None
+        self._ctx = None
 
     def forward(self, input, target):
-        loss = np.asarray(self._f(input, target))  # the kernel validates before anything is cached
-        self._cache = (input, target, loss.shape)
+        loss = np.asarray(self._f(input, target))  # the kernel validates before anything is saved
+        self._ctx = Context()
+        self._ctx.save_for_backward(input, target)
+        self._ctx.loss_shape = loss.shape
         return loss
 
     def backward(self, grad=None):
-        if self._cache is None:
+        if self._ctx is None:
             raise RuntimeError(f"{type(self).__name__}.backward: call forward first")
-        input, target, shape = self._cache
+        input, target = self._ctx.saved_tensors
+        shape = self._ctx.loss_shape
         if grad is not None:
             grad = np.asarray(grad)
             if grad.shape != shape:
@@ -87,12 +92,10 @@ class NLLLoss(_WeightedLoss):
         self.ignore_index = ignore_index
 
     def _f(self, x, t):
-        self._keep = {}  # sum(w[y]) from forward: backward needs it, no second pass over the targets
-        return FL.nll_loss(x, t, self.weight, self.ignore_index, self.reduction, _keep=self._keep)
+        return FL.nll_loss(x, t, self.weight, self.ignore_index, self.reduction)
 
     def _df(self, g, x, t):
-        return FL.nll_loss_backward(g, x, t, self.weight, self.ignore_index, self.reduction,
-                                    _total=self._keep.get("total"))
+        return FL.nll_loss_backward(g, x, t, self.weight, self.ignore_index, self.reduction)
 
 
 class CrossEntropyLoss(_WeightedLoss):
@@ -107,13 +110,11 @@ class CrossEntropyLoss(_WeightedLoss):
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def _f(self, x, t):
-        self._keep = {}  # log_softmax(x) and sum(w[y]) (or exp(x - max) and its row sums) for backward
-        return FL.cross_entropy(x, t, self.weight, self.ignore_index, self.reduction, self.label_smoothing,
-                                _keep=self._keep)
+        return FL.cross_entropy(x, t, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
 
     def _df(self, g, x, t):
         return FL.cross_entropy_backward(g, x, t, self.weight, self.ignore_index, self.reduction,
-                                         self.label_smoothing, _kept=self._keep)
+                                         self.label_smoothing)
 
 
 class MultiMarginLoss(_WeightedLoss):
@@ -163,11 +164,10 @@ class SmoothL1Loss(_Loss):
         self.beta = beta
 
     def _f(self, x, t):
-        self._keep = {}  # the clipped difference (or d and the band mask) from forward: backward's only input
-        return FL.smooth_l1_loss(x, t, self.reduction, self.beta, _keep=self._keep)
+        return FL.smooth_l1_loss(x, t, self.reduction, self.beta)
 
     def _df(self, g, x, t):
-        return FL.smooth_l1_loss_backward(g, x, t, self.reduction, self.beta, _kept=self._keep)
+        return FL.smooth_l1_loss_backward(g, x, t, self.reduction, self.beta)
 
 
 class HuberLoss(_Loss):
@@ -180,11 +180,10 @@ class HuberLoss(_Loss):
         self.delta = delta
 
     def _f(self, x, t):
-        self._keep = {}  # the clipped difference (or d and the band mask) from forward: backward's only input
-        return FL.huber_loss(x, t, self.reduction, self.delta, _keep=self._keep)
+        return FL.huber_loss(x, t, self.reduction, self.delta)
 
     def _df(self, g, x, t):
-        return FL.huber_loss_backward(g, x, t, self.reduction, self.delta, _kept=self._keep)
+        return FL.huber_loss_backward(g, x, t, self.reduction, self.delta)
 
 
 class BCELoss(_WeightedLoss):
@@ -209,13 +208,10 @@ class BCEWithLogitsLoss(_Loss):
         self.register_buffer("pos_weight", _buffer(pos_weight, "BCEWithLogitsLoss: pos_weight"))
 
     def _f(self, x, t):
-        self._keep = {}  # e^-|x| and 1 - y from forward: backward's sigmoids need e, no second exp
-        return FL.binary_cross_entropy_with_logits(x, t, self.weight, self.reduction, self.pos_weight,
-                                                   _keep=self._keep)
+        return FL.binary_cross_entropy_with_logits(x, t, self.weight, self.reduction, self.pos_weight)
 
     def _df(self, g, x, t):
-        return FL.binary_cross_entropy_with_logits_backward(g, x, t, self.weight, self.reduction, self.pos_weight,
-                                                            _e=self._keep.get("e"), _neg=self._keep.get("neg"))
+        return FL.binary_cross_entropy_with_logits_backward(g, x, t, self.weight, self.reduction, self.pos_weight)
 
 
 class KLDivLoss(_Loss):

@@ -8,6 +8,10 @@ module follows (and ``reference.verify`` accepts from users):
 - ``forward(x) -> y`` caches what backward needs; ``backward(grad_y) -> grad_x``
   sets ``param.grad`` when it is None and adds to it otherwise (accumulation);
 - state that is not learned (running statistics) is exposed by ``named_buffers()``.
+
+Scratch's own modules keep what backward needs one way: forward makes one
+``scratch.autograd.Context`` (``self._ctx``), fills it with ``save_for_backward(*arrays)``
+(settings such as a dim as attributes), and backward reads ``saved_tensors``.
 """
 
 from __future__ import annotations
