@@ -104,24 +104,11 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs: int, val_data=None, sc
     pairs; none by default, so a regression run never reports a meaningless accuracy.
     ``early_stopping`` is a shortcut for adding an ``EarlyStopping`` to ``callbacks``.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs: expected an int >= 1, got {epochs!r}")
-    if scheduler_interval not in ("epoch", "step"):
-        raise ValueError(f"scheduler_interval: expected 'epoch' or 'step', got {scheduler_interval!r}")
-    _check_val_data(val_data)
-    metric_fns = _metric_fns(metrics)
-    callbacks = list(callbacks) + ([early_stopping] if early_stopping is not None else [])
-    for cb in callbacks:
-        if not isinstance(cb, Callback):
-            raise TypeError(f"callbacks: expected Callback instances, got {type(cb).__name__}")
-        if getattr(cb, "monitor", "").startswith("val_") and val_data is None:
-            raise ValueError(f"{type(cb).__name__} monitors {cb.monitor!r} but fit got no val_data")
-
+    metric_fns, callbacks = _checked_setup(epochs, scheduler_interval, val_data, metrics, callbacks, early_stopping)
     import pandas as pd  # lazily: scratch imports only NumPy (and scipy.special) at module level
 
     bar = _progress_bar(epochs, progress)
     state = FitState(model=model, optimizer=optimizer, scheduler=scheduler)
-    names = [n for n, _ in model.named_parameters()]
     model.train()
     for cb in callbacks:
         cb.on_train_begin(state)
@@ -129,42 +116,14 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs: int, val_data=None, sc
         for epoch in range(1, epochs + 1):
             state.epoch = epoch
             row = {"epoch": epoch, "lr": float(optimizer.param_groups[0]["lr"])}
-            loss_sum, seen, outs, targets = 0.0, 0, [], []
-            ratios = {n: [] for n in names}
-            for batch in train_data:
-                if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
-                    raise TypeError(f"train_data: expected batches (x, y), got {type(batch).__name__}"
-                                    + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else ""))
-                xb, yb = batch
-                optimizer.zero_grad()
-                out = model(xb)
-                loss = loss_fn.forward(out, yb)
-                model.backward(loss_fn.backward())
-                before = {n: np.array(p.data, copy=True) for n, p in model.named_parameters()} \
-                    if track_update_ratio else None
-                optimizer.step()
-                if before is not None:
-                    for n, p in model.named_parameters():
-                        ratios[n].append(update_ratio(before[n], np.asarray(p.data)))
-                if scheduler is not None and scheduler_interval == "step":
-                    scheduler.step()
-                state.step += 1
-                loss_sum, seen = loss_sum + float(loss) * len(yb), seen + len(yb)
-                if metric_fns:
-                    outs.append(np.array(out, copy=True))
-                    targets.append(yb)
-                for cb in callbacks:
-                    cb.on_step_end(state)
-            if seen == 0:
-                raise ValueError(f"train_data: epoch {epoch} yielded no batches")
-            row["train_loss"] = loss_sum / seen
-            if metric_fns:
-                y_all, out_all = np.concatenate(targets), np.concatenate(outs)
-                row.update({"train_" + k: float(fn(y_all, out_all)) for k, fn in metric_fns.items()})
+            seen = _train_epoch(state, loss_fn, train_data, scheduler if scheduler_interval == "step" else None,
+                                callbacks, track_update_ratio, bool(metric_fns))
+            row.update(_epoch_row(seen, metric_fns))
             if val_data is not None:
                 row.update(evaluate(model, loss_fn, val_data, list(metric_fns.items()), val_batch_size))
             if track_update_ratio:
-                row.update({f"update_ratio/{n}": float(np.mean(r)) if r else float("nan") for n, r in ratios.items()})
+                row.update({f"update_ratio/{n}": float(np.mean(r)) if r else float("nan")
+                            for n, r in seen["ratios"].items()})
             if scheduler is not None and scheduler_interval == "epoch":
                 _epoch_step(scheduler, row)
             state.rows.append(row)
@@ -183,6 +142,66 @@ def fit(model, loss_fn, optimizer, train_data, *, epochs: int, val_data=None, sc
         if isinstance(cb, EarlyStopping):
             history.attrs.update(stopped_epoch=cb.stopped_epoch, best_epoch=cb.best_epoch)
     return history
+
+
+def _checked_setup(epochs, scheduler_interval, val_data, metrics, callbacks, early_stopping):
+    """fit's arguments checked before anything runs: (metric functions, callbacks)."""
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs: expected an int >= 1, got {epochs!r}")
+    if scheduler_interval not in ("epoch", "step"):
+        raise ValueError(f"scheduler_interval: expected 'epoch' or 'step', got {scheduler_interval!r}")
+    _check_val_data(val_data)
+    metric_fns = _metric_fns(metrics)
+    callbacks = list(callbacks) + ([early_stopping] if early_stopping is not None else [])
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks: expected Callback instances, got {type(cb).__name__}")
+        if getattr(cb, "monitor", "").startswith("val_") and val_data is None:
+            raise ValueError(f"{type(cb).__name__} monitors {cb.monitor!r} but fit got no val_data")
+    return metric_fns, callbacks
+
+
+def _train_epoch(state, loss_fn, train_data, step_scheduler, callbacks, track_update_ratio, keep_outputs) -> dict:
+    """One pass over ``train_data``: forward, backward, optimizer step (and the scheduler when it
+    steps per batch). Returns what the epoch's row is made of: loss sum, count, outputs, ratios."""
+    model, optimizer = state.model, state.optimizer
+    seen = {"loss_sum": 0.0, "n": 0, "outs": [], "targets": [], "ratios": {n: [] for n, _ in model.named_parameters()}}
+    for batch in train_data:
+        if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+            raise TypeError(f"train_data: expected batches (x, y), got {type(batch).__name__}"
+                            + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else ""))
+        xb, yb = batch
+        optimizer.zero_grad()
+        out = model(xb)
+        loss = loss_fn.forward(out, yb)
+        model.backward(loss_fn.backward())
+        before = {n: np.array(p.data, copy=True) for n, p in model.named_parameters()} if track_update_ratio else None
+        optimizer.step()
+        if before is not None:
+            for n, p in model.named_parameters():
+                seen["ratios"][n].append(update_ratio(before[n], np.asarray(p.data)))
+        if step_scheduler is not None:
+            step_scheduler.step()
+        state.step += 1
+        seen["loss_sum"] += float(loss) * len(yb)
+        seen["n"] += len(yb)
+        if keep_outputs:
+            seen["outs"].append(np.array(out, copy=True))
+            seen["targets"].append(yb)
+        for cb in callbacks:
+            cb.on_step_end(state)
+    if seen["n"] == 0:
+        raise ValueError(f"train_data: epoch {state.epoch} yielded no batches")
+    return seen
+
+
+def _epoch_row(seen: dict, metric_fns: dict) -> dict:
+    """The training columns of an epoch's history row: mean loss and metrics."""
+    row = {"train_loss": seen["loss_sum"] / seen["n"]}
+    if metric_fns:
+        y_all, out_all = np.concatenate(seen["targets"]), np.concatenate(seen["outs"])
+        row.update({"train_" + k: float(fn(y_all, out_all)) for k, fn in metric_fns.items()})
+    return row
 
 
 def _epoch_step(scheduler, row: dict) -> None:
