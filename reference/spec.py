@@ -8,6 +8,7 @@ can be printed as a snippet that reproduces it.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -35,6 +36,21 @@ def _code(v) -> str:
         body = ", ".join(_code(x) for x in v)
         return f"[{body}]" if isinstance(v, list) else f"({body}{',' if len(v) == 1 else ''})"
     return repr(v)
+
+
+def constructor_config(instance, cls) -> dict:
+    """The keyword arguments ``instance`` was built with, read back from its attributes of the
+    same names (torch's modules and scratch's keep them: in_features, eps, dim, ...). A flag
+    whose attribute holds a parameter or None (Linear's ``bias``) becomes ``is not None``;
+    arguments not kept as attributes, and device/dtype/generator, keep their defaults."""
+    out = {}
+    for name, param in inspect.signature(cls).parameters.items():
+        if name in ("device", "dtype", "generator") or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) \
+                or not hasattr(instance, name):
+            continue
+        value = getattr(instance, name)
+        out[name] = value is not None if isinstance(param.default, bool) and not isinstance(value, bool) else value
+    return out
 
 
 @dataclass
@@ -105,6 +121,11 @@ class Spec:
             for message in self.ignore_warnings:
                 warnings.filterwarnings("ignore", message=message)
             yield
+
+    def twin_of(self, instance):
+        """The torch twin of a scratch ``instance`` of this spec's component, built with the
+        constructor arguments the instance holds (``constructor_config``); weights are not copied."""
+        return self.twin(**constructor_config(instance, self.component))
 
     def make(self, config: dict, candidate=None):
         """Construct the scratch side (or a user's candidate) from ``config``."""

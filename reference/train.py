@@ -25,7 +25,7 @@ from collections import OrderedDict
 import numpy as np
 import torch
 
-__all__ = ["TorchModel", "TorchLoss", "torch_twin", "TWIN_BUILDERS"]
+__all__ = ["TorchModel", "TorchLoss", "torch_twin"]
 
 
 class _ParamView:
@@ -145,36 +145,20 @@ class TorchLoss:
         return gx
 
 
-# scratch class name -> torch module from the scratch instance's configuration
-TWIN_BUILDERS = {
-    "Linear": lambda m: torch.nn.Linear(m.in_features, m.out_features, bias=m.bias is not None),
-    "ReLU": lambda m: torch.nn.ReLU(),
-    "Tanh": lambda m: torch.nn.Tanh(),
-    "Sigmoid": lambda m: torch.nn.Sigmoid(),
-    "SiLU": lambda m: torch.nn.SiLU(),
-    "GELU": lambda m: torch.nn.GELU(approximate=m.approximate),
-    "ELU": lambda m: torch.nn.ELU(alpha=m.alpha),
-    "LeakyReLU": lambda m: torch.nn.LeakyReLU(m.negative_slope),
-    "Identity": lambda m: torch.nn.Identity(),
-    "Softmax": lambda m: torch.nn.Softmax(dim=m.dim),
-    "LogSoftmax": lambda m: torch.nn.LogSoftmax(dim=m.dim),
-    "Flatten": lambda m: torch.nn.Flatten(m.start_dim, m.end_dim),
-    "BatchNorm1d": lambda m: torch.nn.BatchNorm1d(m.num_features, eps=m.eps, momentum=m.momentum,
-                                                  affine=m.affine, track_running_stats=m.track_running_stats),
-}
-
-
 def torch_twin(model) -> torch.nn.Module:
-    """The torch module with ``model``'s architecture (a scratch ``Sequential`` of the layers in
-    ``TWIN_BUILDERS``, or one such layer), dtype and weights (copied by name: scratch's
-    ``state_dict`` keys and layouts are torch's)."""
-    name = type(model).__name__
-    if name == "Sequential":
+    """The torch module with ``model``'s architecture (a scratch ``Sequential`` of registry
+    modules, or one such module: the spec whose component is its class builds the twin), dtype
+    and weights (copied by name: scratch's ``state_dict`` keys and layouts are torch's)."""
+    from reference.registry import specs
+
+    if type(model).__name__ == "Sequential":
         twin = torch.nn.Sequential(*(torch_twin(m) for m in model))
-    elif name in TWIN_BUILDERS:
-        twin = TWIN_BUILDERS[name](model)
     else:
-        raise TypeError(f"torch_twin: expected a Sequential of {sorted(TWIN_BUILDERS)}, got {name}")
+        spec = next((s for s in specs("module") if s.component is type(model)), None)
+        if spec is None:
+            known = sorted(s.component.__name__ for s in specs("module"))
+            raise TypeError(f"torch_twin: expected a Sequential of {known}, got {type(model).__name__}")
+        twin = spec.twin_of(model)
     state = model.state_dict()
     floats = [v.dtype for v in state.values() if np.issubdtype(v.dtype, np.floating)]
     if floats:
