@@ -84,6 +84,19 @@ class Case:
 
 
 @dataclass(frozen=True)
+class ErrorInput:
+    """A bad use of a component and the error it must raise, naming what was expected, before
+    it changes anything (PyTorch's ModuleInfo has the same idea). ``input`` None: building the
+    component from ``config`` raises."""
+
+    config: dict
+    input: Any
+    error: type
+    match: str                  # a regex the message must contain
+    mode: str = "train"
+
+
+@dataclass(frozen=True)
 class Spec:
     name: str                          # torch class name in snake_case: linear, batch_norm1d
     component: type                    # the exported scratch class this spec covers
@@ -113,6 +126,7 @@ class Spec:
     # sum_terms(case) -> {quantity: n} (e.g. Linear's output: in_features + 1). Their allowance
     # includes the a-priori rounding bound of any summation order (``reference.engine.sum_bounds``)
     sum_terms: Callable[[Case], dict] | None = None
+    error_inputs: tuple = ()           # ErrorInputs beyond the ones every module gets (tests/test_bad_input.py)
 
     @contextlib.contextmanager
     def expected_warnings(self):

@@ -6,65 +6,56 @@ import numpy as np
 import pytest
 
 import scratch.nn as snn
+from reference.registry import specs
 
 
-@pytest.mark.parametrize("module", [snn.Linear(3, 2), snn.ReLU(), snn.BatchNorm1d(3), snn.Softmax(dim=1),
-                                    snn.Dropout(), snn.Maxout(3, 2), snn.PReLU(), snn.Flatten()],
-                         ids=lambda m: type(m).__name__)
-def test_a_list_is_rejected_with_the_expected_type(module):
+MODULES = specs("module")
+
+
+def _state(module) -> dict:
+    return {k: np.array(v, copy=True) for k, v in module.state_dict().items()}
+
+
+@pytest.mark.parametrize("spec", MODULES, ids=lambda s: s.name)
+def test_a_list_is_rejected_with_the_expected_type(spec):
+    module = spec.make(spec.default_case().config)
     with pytest.raises(TypeError, match="expected a numpy.ndarray"):
-        module([[1.0, 2.0, 3.0]])
+        module(spec.default_case().inputs[0].tolist())
 
 
-@pytest.mark.parametrize("module", [snn.Linear(3, 2), snn.Tanh(), snn.BatchNorm1d(3), snn.GELU()],
-                         ids=lambda m: type(m).__name__)
-def test_integer_dtype_is_rejected(module):
+@pytest.mark.parametrize("spec", MODULES, ids=lambda s: s.name)
+def test_integer_dtype_is_rejected(spec):
+    module = spec.make(spec.default_case().config)
     with pytest.raises(TypeError, match="float32 or float64, got int64"):
-        module(np.ones((2, 3), dtype=np.int64))
+        module(np.ones(spec.default_case().inputs[0].shape, dtype=np.int64))
 
 
-def test_linear_wrong_feature_size():
-    with pytest.raises(ValueError, match=r"expected 3 in_features in dim -1, got shape \(2, 4\)"):
-        snn.Linear(3, 2)(np.ones((2, 4), dtype=np.float32))
+ERRORS = [pytest.param(s, e, id=f"{s.name}-{i}") for s in MODULES for i, e in enumerate(s.error_inputs)]
 
 
-def test_linear_dtype_mismatch_like_torch():
-    with pytest.raises(TypeError, match="expected dtype float32"):
-        snn.Linear(3, 2)(np.ones((2, 3)))
+@pytest.mark.parametrize("spec, bad", ERRORS)
+def test_spec_error_inputs_raise_and_change_nothing(spec, bad):
+    """Each spec's own error inputs (the registry's ``error_inputs``): the error names what was
+    expected, and the module's parameters and buffers are as they were."""
+    if bad.input is None:
+        with pytest.raises(bad.error, match=bad.match):
+            spec.make(bad.config)
+        return
+    module = spec.make(bad.config).train(bad.mode == "train")
+    before = _state(module)
+    with pytest.raises(bad.error, match=bad.match):
+        module(bad.input)
+    after = _state(module)
+    assert before.keys() == after.keys() and all(np.array_equal(before[k], after[k]) for k in before)
 
 
-def test_batchnorm_wrong_rank_and_channels():
-    bn = snn.BatchNorm1d(3)
-    with pytest.raises(ValueError, match=r"expected 2-D or 3-D input \(N, C\) or \(N, C, L\), got shape \(3,\)"):
-        bn(np.ones(3, dtype=np.float32))
-    with pytest.raises(ValueError, match="expected 3 channels in dim 1"):
-        bn(np.ones((4, 5), dtype=np.float32))
+def test_error_inputs_reach_the_checks_that_have_them():
+    assert {s.name for s in MODULES if s.error_inputs} >= {"linear", "batch_norm1d", "prelu", "softmax", "dropout"}
 
 
-def test_batchnorm_single_value_per_channel_in_training_changes_nothing():
-    bn = snn.BatchNorm1d(3)
-    before = bn.state_dict()
-    with pytest.raises(ValueError, match="more than 1 value per channel"):
-        bn(np.ones((1, 3), dtype=np.float32))
-    after = bn.state_dict()
-    assert all(np.array_equal(before[k], after[k]) for k in before)
-    bn.eval()
-    assert bn(np.ones((1, 3), dtype=np.float32)).shape == (1, 3)  # eval uses running stats: fine
-
-
-def test_prelu_channels():
-    with pytest.raises(ValueError, match="expected 4 channels in dim 1"):
-        snn.PReLU(4)(np.ones((2, 3), dtype=np.float32))
-
-
-def test_softmax_dim_out_of_range():
-    with pytest.raises(IndexError, match=r"expected a dim in \[-2, 1\]"):
-        snn.Softmax(dim=2)(np.ones((2, 3)))
-
-
-def test_dropout_probability_range():
-    with pytest.raises(ValueError, match=r"probability in \[0, 1\], got 1.5"):
-        snn.Dropout(1.5)
+def test_batchnorm_in_eval_uses_running_stats_for_a_single_value_per_channel():
+    bn = snn.BatchNorm1d(3).eval()
+    assert bn(np.ones((1, 3), dtype=np.float32)).shape == (1, 3)
 
 
 def test_sequential_needs_modules():

@@ -10,7 +10,7 @@ import scratch.nn as snn
 from reference import strategies as S
 from reference import twins
 from reference.convert import to_numpy
-from reference.spec import BUFFERS, FIXED_INIT, PARAMS, STOCHASTIC, TRAIN_EVAL, Spec
+from reference.spec import BUFFERS, FIXED_INIT, PARAMS, STOCHASTIC, TRAIN_EVAL, ErrorInput, Spec
 
 
 def dropout_mask_from_twin(twin, x, seed):
@@ -52,6 +52,20 @@ def batch_norm_sum_terms(case) -> dict:
     return {"buffer:running_mean": per_channel + 2 * len(case.inputs)}
 
 
+_F32 = np.float32
+LINEAR_ERRORS = (
+    ErrorInput(dict(in_features=3, out_features=2), np.ones((2, 4), _F32), ValueError,
+               r"expected 3 in_features in dim -1, got shape \(2, 4\)"),
+    ErrorInput(dict(in_features=3, out_features=2), np.ones((2, 3)), TypeError, "expected dtype float32"),
+)
+BATCH_NORM_ERRORS = (
+    ErrorInput(dict(num_features=3), np.ones(3, _F32), ValueError,
+               r"expected 2-D or 3-D input \(N, C\) or \(N, C, L\), got shape \(3,\)"),
+    ErrorInput(dict(num_features=3), np.ones((4, 5), _F32), ValueError, "expected 3 channels in dim 1"),
+    ErrorInput(dict(num_features=3), np.ones((1, 3), _F32), ValueError, "more than 1 value per channel"),
+)
+
+
 def _act(name, cls, twin_cls, cases=S.elementwise_cases, kinks=(), draws="", **kw):
     return Spec(name=name, component=cls, twin=twin_cls, twin_name=f"torch.nn.{twin_cls.__name__}",
                 cases=cases, kinks=kinks, draws=draws, calls=("train", "train"), **kw)
@@ -63,6 +77,7 @@ _LEGACY_DIM = ("Implicit dimension choice",)
 SPECS = [
     Spec("linear", snn.Linear, nn.Linear, "torch.nn.Linear", S.linear_cases,
          default_config=dict(in_features=3, out_features=2), tags=frozenset({PARAMS}), sum_terms=linear_sum_terms,
+         error_inputs=LINEAR_ERRORS,
          draws="in_features 1..64, out_features 1..64, bias; input (N, in), (in,) or (N, M, in)"),
     Spec("maxout", snn.Maxout, twins.TorchMaxout, "reference.twins.TorchMaxout (linear + max over pieces)",
          S.maxout_cases, default_config=dict(in_features=3, out_features=2, pieces=2),
@@ -73,10 +88,12 @@ SPECS = [
     Spec("dropout", snn.Dropout, nn.Dropout, "torch.nn.Dropout", S.dropout_cases,
          default_config=dict(p=0.5), tags=frozenset({STOCHASTIC, TRAIN_EVAL}), sync_twin=dropout_mask_from_twin,
          sync_candidate=inject_dropout_mask,
+         error_inputs=(ErrorInput(dict(p=1.5), None, ValueError, r"probability in \[0, 1\], got 1.5"),),
          draws="p in [0, 1] (0, 0.5 and 1 exactly), inplace; mask synced through inject_mask"),
     Spec("batch_norm1d", snn.BatchNorm1d, nn.BatchNorm1d, "torch.nn.BatchNorm1d", S.batch_norm1d_cases,
          default_config=dict(num_features=3), calls=("train", "train", "eval", "eval"),
          tags=frozenset({PARAMS, BUFFERS, TRAIN_EVAL, FIXED_INIT}), sum_terms=batch_norm_sum_terms,
+         error_inputs=BATCH_NORM_ERRORS,
          draws="num_features 1..16, eps, momentum (None, 0, 1, (0,1)), affine, track_running_stats, bias; "
                "(N, C) and (N, C, L) input, batch 1 when L > 1"),
     _act("relu", snn.ReLU, nn.ReLU, S.inplace_cases, kinks=(0.0,), draws="inplace; kinks at 0"),
@@ -84,6 +101,8 @@ SPECS = [
          draws="negative_slope (0, 0.01, 1, negative), inplace; kinks at 0"),
     _act("prelu", snn.PReLU, nn.PReLU, S.prelu_cases, kinks=(0.0,), tags=frozenset({PARAMS, FIXED_INIT}),
          default_config=dict(num_parameters=3),
+         error_inputs=(ErrorInput(dict(num_parameters=4), np.ones((2, 3), _F32), ValueError,
+                                  "expected 4 channels in dim 1"),),
          draws="num_parameters 1 or C, init; kinks at 0"),
     _act("elu", snn.ELU, nn.ELU, S.elu_cases, kinks=(0.0,), draws="alpha, inplace; kinks at 0"),
     _act("sigmoid", snn.Sigmoid, nn.Sigmoid),
@@ -91,7 +110,8 @@ SPECS = [
     _act("silu", snn.SiLU, nn.SiLU, S.inplace_cases, draws="inplace"),
     _act("gelu", snn.GELU, nn.GELU, S.gelu_cases, draws="approximate 'none' and 'tanh'"),
     _act("softmax", snn.Softmax, nn.Softmax, S.softmax_cases, default_config=dict(dim=1),
-         ignore_warnings=_LEGACY_DIM, draws="dim None (legacy rule) or any dim of 1..3-D input; logits up to 1e4"),
+         ignore_warnings=_LEGACY_DIM, error_inputs=(ErrorInput(dict(dim=2), np.ones((2, 3)), IndexError,
+                                                               r"expected a dim in \[-2, 1\]"),), draws="dim None (legacy rule) or any dim of 1..3-D input; logits up to 1e4"),
     _act("log_softmax", snn.LogSoftmax, nn.LogSoftmax, S.softmax_cases, default_config=dict(dim=1),
          ignore_warnings=_LEGACY_DIM, draws="dim None (legacy rule) or any dim of 1..3-D input; logits up to 1e4"),
     Spec("sequential", snn.Sequential, twins.torch_mlp, "torch.nn.Sequential (Linear, [BatchNorm1d], act, Linear)",
