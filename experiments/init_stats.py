@@ -31,13 +31,13 @@ produce (ratio near 1; not a pass criterion, it differs by sampling noise).
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import torch
 
 import scratch.nn as snn
 from experiments.context import single_threaded
+from experiments.init_stats_plot import figure
 from experiments.report import Result
 from reference.convert import np_dtype, torch_dtype
 
@@ -252,29 +252,6 @@ def _worst(df: pd.DataFrame, dtype: str) -> str:
     return f"{w['activation']}, {w['init']}, layer {w['layer']}"
 
 
-def figure(df: pd.DataFrame):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(11, 7.5))
-    axes = fig.subplots(2, 2, sharex=True)
-    colors = dict(zip(INITS, ("tab:blue", "tab:red", "tab:green", "tab:purple")))
-    for c, activation in enumerate(ACTIVATIONS):
-        for r, (q, label) in enumerate((("act_std", "std of activations h_l"), ("grad_std", "std of dL/dh_l"))):
-            ax = axes[r, c]
-            for init in INITS:
-                g = df[(df["activation"] == activation) & (df["init"] == init)]
-                ax.plot(g["layer"], g[f"{q}_scratch"], "-", color=colors[init], label=f"{init} (scratch)")
-                ax.plot(g["layer"], g[f"{q}_torch"], "x", color=colors[init], label=f"{init} (torch)")
-            ax.set_yscale("log")
-            ax.set_title(f"{activation}: {label}")
-            ax.grid(True, which="major", alpha=0.3)
-            if r == 1:
-                ax.set_xlabel("layer")
-    axes[0, 0].legend(fontsize=7, ncol=2)
-    fig.suptitle(f"10-layer MLP, {df['dtype'].iloc[0]}: std per layer (lines scratch, crosses torch)")
-    return fig
-
-
 def run(ctx) -> Result:
     width = batch = 64 if ctx.quick else 500
     tasks = [(dtype, a, i, width, batch, ctx.seed, ctx.device) for dtype in ctx.dtypes
@@ -306,5 +283,5 @@ def run(ctx) -> Result:
     ]
     return Result(f"Init statistics: std per layer, 10-layer MLP, width {width}, batch {batch}", df,
                   tables={"own_init": ("Each side's own init: weight std vs formula, activation std", own)},
-                  figures={"std": figure(first)}, findings=findings,
+                  figures={"std": figure(first, ACTIVATIONS, INITS)}, findings=findings,
                   passed=bool(df["passed"].all() and own["passed"].all()))

@@ -10,6 +10,8 @@ exactly (z = 0) and margin 0, |x - y| exactly at smooth_l1's beta and huber's de
 ``smooth=True`` keeps every case differentiable with moderate values, for centered differences:
 no ties, every hinge margin and |x - y| at least 0.05 from a kink, BCE inputs in [0.05, 0.95],
 positive weights, some target kept.
+The probability-target losses' strategies (bce, bce_with_logits, kl_div) live in
+``losses_probability`` and are re-exported here; the building blocks both share in ``loss_parts``.
 """
 
 from __future__ import annotations
@@ -17,42 +19,14 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from reference.spec import Case
 from reference.strategies.common import OFFSETS, batch_sizes, float_arrays, seeds
+from reference.strategies.loss_parts import (
+    GAP, REDUCTIONS, _case, _dyadic, _logits, _probabilities, _weights, loss_shapes,
+)
+from reference.strategies.losses_probability import bce_cases, bce_with_logits_cases, kl_div_cases
 
 __all__ = ["cross_entropy_cases", "nll_cases", "multi_margin_cases", "mse_cases", "l1_cases", "smooth_l1_cases",
            "huber_cases", "bce_cases", "bce_with_logits_cases", "kl_div_cases", "loss_shapes"]
-
-REDUCTIONS = ("none", "mean", "sum")
-LOGIT_EDGES = (0.0, 1e4, -1e4, 1e4)  # 1e4 twice as likely: ties at the max of a row
-GAP = 0.05                             # smooth cases stay this far from every kink
-
-
-def _dyadic(a, step=8):
-    """Multiples of 1/step: x - y and margin sums are exact in float32 and float64, so kinks stay kinks."""
-    return np.round(np.asarray(a) * step) / step
-
-
-def _case(config, inputs, seed):
-    """0-d draws come back from NumPy as scalars: make every input an array (float64 or int64)."""
-    return Case(config, [np.asarray(a) for a in inputs], seed=seed)
-
-
-def loss_shapes(min_dims=0, max_dims=3, max_side=5):
-    return st.lists(st.integers(1, max_side), min_size=min_dims, max_size=max_dims).map(tuple)
-
-
-def _weights(draw, shape, smooth, zeros=True):
-    """None, or a float64 array in [0, 2) with some exact zeros (positive in [0.5, 2] when smooth)."""
-    if not draw(st.booleans()):
-        return None
-    rng = np.random.default_rng(draw(seeds()))
-    if smooth:
-        return np.asarray(rng.uniform(0.5, 2.0, shape))
-    w = np.asarray(rng.uniform(0.0, 2.0, shape))
-    if zeros and w.size and draw(st.booleans()):
-        w.flat[rng.integers(0, w.size, size=draw(st.integers(1, max(1, w.size - 1))))] = 0.0
-    return w
 
 
 def _class_shape(draw, spatial=True):
@@ -65,12 +39,6 @@ def _class_shape(draw, spatial=True):
     n = draw(batch_sizes(1, 6))
     rest = tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=2))) if kind == "spatial" else ()
     return (n, C) + rest, (n,) + rest
-
-
-def _logits(draw, shape, smooth, edges=LOGIT_EDGES, offsets=OFFSETS):
-    if smooth:
-        return draw(float_arrays(shape, edges=(), magnitude=1.0))
-    return draw(float_arrays(shape, edges=edges, offsets=offsets))
 
 
 def _index_targets(draw, lead, C, smooth, rng):
@@ -87,15 +55,6 @@ def _index_targets(draw, lead, C, smooth, rng):
     if smooth and t.size and (t == ignore).all():
         t.flat[0] = (ignore + 1) % C
     return t, ignore
-
-
-def _probabilities(rng, shape, axis, zeros=True):
-    """Rows that sum to 1 along ``axis``, some entries exactly 0 (or one-hot)."""
-    p = rng.random(shape) ** 3
-    if zeros and p.size:
-        p.flat[rng.integers(0, p.size, size=max(1, p.size // 3))] = 0.0
-    s = p.sum(axis=axis, keepdims=True)
-    return np.where(s > 0, p / np.where(s > 0, s, 1), 1.0 / p.shape[axis])
 
 
 @st.composite
@@ -236,75 +195,3 @@ def huber_cases(draw, n_calls=1, smooth=False):
     else:  # tiny (nearly L1 x delta) and huge (purely quadratic) deltas; dyadic ones make exact kinks
         delta = draw(st.one_of(st.sampled_from([1.0, 0.5, 2.0, 2.0**-10, 1024.0]), st.floats(1e-3, 10.0)))
     return _elementwise_case(draw, smooth, dict(delta=delta), (0.0, delta))
-
-
-def _binary_targets(draw, rng, shape):
-    """Hard 0/1 labels or soft ones in [0, 1] with exact 0s and 1s."""
-    if draw(st.booleans()):
-        return (rng.random(shape) < 0.5).astype(np.float64)
-    y = rng.random(shape)
-    if y.size:
-        y.flat[rng.integers(0, y.size, size=max(1, y.size // 3))] = rng.integers(0, 2, size=max(1, y.size // 3))
-    return y
-
-
-def _broadcast_weight(draw, shape, smooth):
-    """None, or a weight of the input's shape or of its last dim (torch broadcasts it); none for 0-d input."""
-    if not shape:
-        return None
-    if draw(st.booleans()):
-        return _weights(draw, shape, smooth)
-    return _weights(draw, shape[-1:], smooth)
-
-
-@st.composite
-def bce_cases(draw, n_calls=1, smooth=False):
-    shape = draw(loss_shapes())
-    rng = np.random.default_rng(draw(seeds()))
-    if smooth:
-        x = rng.uniform(GAP, 1 - GAP, shape)
-    else:  # sigmoid of logits up to +-30 (down to 1e-13 from 0 or 1), then exact 0s and 1s
-        x = 1 / (1 + np.exp(-rng.standard_normal(shape) * draw(st.sampled_from([1.0, 5.0, 30.0]))))
-        for _ in range(draw(st.integers(0, 4))) if x.size else ():
-            x.flat[rng.integers(0, x.size)] = draw(st.sampled_from([0.0, 1.0]))
-    cfg = dict(reduction=draw(st.sampled_from(REDUCTIONS)))
-    w = _broadcast_weight(draw, shape, smooth)
-    if w is not None:
-        cfg["weight"] = w
-    return _case(cfg, [x, _binary_targets(draw, rng, shape)], seed=draw(seeds()))
-
-
-@st.composite
-def bce_with_logits_cases(draw, n_calls=1, smooth=False):
-    shape = draw(loss_shapes())
-    rng = np.random.default_rng(draw(seeds()))
-    x = _logits(draw, shape, smooth, edges=(0.0, 1e4, -1e4), offsets=(0.0,))
-    cfg = dict(reduction=draw(st.sampled_from(REDUCTIONS)))
-    w = _broadcast_weight(draw, shape, smooth)
-    if w is not None:
-        cfg["weight"] = w
-    if shape and draw(st.booleans()):  # pos_weight: one per class along the last dim, zeros too
-        pw = rng.uniform(0.5, 3.0, shape[-1:]) if smooth else rng.uniform(0.0, 5.0, shape[-1:])
-        if not smooth and draw(st.booleans()):
-            pw[rng.integers(0, pw.size)] = 0.0
-        cfg["pos_weight"] = pw
-    return _case(cfg, [x, _binary_targets(draw, rng, shape)], seed=draw(seeds()))
-
-
-@st.composite
-def kl_div_cases(draw, n_calls=1, smooth=False):
-    """input = log q (log-probabilities along the last dim, or any floats); target p with exact
-    zeros, or log p when log_target."""
-    shape = draw(loss_shapes())
-    rng = np.random.default_rng(draw(seeds()))
-    axis = -1 if shape else None
-    if smooth or draw(st.booleans()):
-        z = rng.standard_normal(shape) * (1.0 if smooth else draw(st.sampled_from([1.0, 10.0])))
-        x = z - np.log(np.exp(z).sum(axis=axis, keepdims=bool(shape))) if shape else -np.abs(z)
-    else:
-        x = draw(float_arrays(shape, edges=(0.0,)))
-    log_target = draw(st.booleans())
-    p = _probabilities(rng, shape, -1, zeros=not log_target) if shape else np.asarray(rng.random())
-    target = np.log(np.maximum(p, 1e-12)) if log_target else p
-    cfg = dict(reduction=draw(st.sampled_from(REDUCTIONS + ("batchmean",))), log_target=log_target)
-    return _case(cfg, [np.asarray(x, dtype=np.float64), np.asarray(target, dtype=np.float64)], seed=draw(seeds()))
