@@ -1,7 +1,7 @@
 """What ``bench`` times: pairs of zero-argument callables (scratch, torch) doing the
 same work on the same data. Components come from the registry, so a new layer or
-loss is benchmarked without touching this file (at its default size until it gets
-a mid-size entry in MIDSIZE)."""
+loss is benchmarked without touching this file (at its default size until its spec
+gets a ``bench`` case)."""
 
 from __future__ import annotations
 
@@ -67,58 +67,22 @@ def mlp_step_pair(dtype: str, batch: int, device: str = "cpu", hidden: int | Non
     return scratch_step, torch_step
 
 
-_N = 512
-
-
-def _midsize():
-    r = np.random.default_rng(0)
-    act = dict(config={}, x=r.standard_normal((_N, 256)))
-    logits = r.standard_normal((_N, 100))
-    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    cls = r.integers(0, 100, _N)
-    reg = dict(x=r.standard_normal((_N, 256)), t=r.standard_normal((_N, 256)))
-    return {
-        "linear": dict(config=dict(in_features=256, out_features=256), x=act["x"]),
-        "maxout": dict(config=dict(in_features=256, out_features=128, pieces=2), x=act["x"]),
-        "flatten": dict(config={}, x=r.standard_normal((_N, 16, 16))),
-        "batch_norm1d": dict(config=dict(num_features=256), x=act["x"]),
-        "prelu": dict(config=dict(num_parameters=256), x=act["x"]),
-        "softmax": dict(config=dict(dim=1), x=act["x"]),
-        "log_softmax": dict(config=dict(dim=1), x=act["x"]),
-        "sequential": dict(config=dict(in_features=256, hidden=256, out_features=10), x=act["x"]),
-        "cross_entropy": dict(config={}, x=logits, t=cls),
-        "nll": dict(config={}, x=np.log(probs), t=cls),
-        "multi_margin": dict(config={}, x=logits, t=cls),
-        "bce": dict(config={}, x=1 / (1 + np.exp(-reg["x"])), t=(reg["t"] > 0).astype(float)),
-        "bce_with_logits": dict(config={}, x=reg["x"], t=(reg["t"] > 0).astype(float)),
-        "kl_div": dict(config=dict(reduction="batchmean"), x=np.log(probs), t=probs[::-1].copy()),
-        "_act": act, "_reg": reg,
-    }
-
-
 def component_pairs(dtype: str, quick: bool = False):
-    """(name, scratch fn, torch fn): forward+backward of every registry layer and loss."""
-    mid = _midsize()
+    """(name, scratch fn, torch fn): forward+backward of every registry layer and loss on its
+    spec's ``bench`` case (its default case, named as such, where a spec has none)."""
     for spec in specs("module") + specs("loss"):
-        entry = mid.get(spec.name) or (mid["_act"] if spec.kind == "module" else
-                                       dict(config={}, **mid["_reg"]) if spec.name in ("mse", "l1", "smooth_l1", "huber")
-                                       else None)
-        if entry is None:  # no mid-size entry yet: the default case, named as such
-            case = spec.default_case()
-            entry = dict(config=case.config, x=case.inputs[0], t=case.inputs[1] if spec.kind == "loss" else None)
-            name = f"{spec.name} (default size)"
-        else:
-            name = spec.name
-        yield (name, *_pair(spec, entry, dtype))
+        case = spec.bench() if spec.bench is not None else spec.default_case()
+        name = spec.name if spec.bench is not None else f"{spec.name} (default size)"
+        yield (name, *_pair(spec, case, dtype))
 
 
-def _pair(spec, entry, dtype):
-    cfg = entry["config"]
-    x = entry["x"].astype(dtype)
+def _pair(spec, case, dtype):
+    cfg = case.config
+    x = case.inputs[0].astype(dtype)
     xt = to_torch(x, dtype, requires_grad=True)
     if spec.kind == "loss":
         cand, twin = spec.make(config_for(cfg, dtype)), spec.twin(**config_for(cfg, dtype, "cpu"))
-        t = entry["t"]
+        t = case.inputs[1]
         t = t.astype(dtype) if np.issubdtype(t.dtype, np.floating) else t
         tt = to_torch(t, dtype)
         return (lambda: (cand.forward(x, t), cand.backward()),

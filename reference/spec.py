@@ -127,6 +127,7 @@ class Spec:
     # includes the a-priori rounding bound of any summation order (``reference.engine.sum_bounds``)
     sum_terms: Callable[[Case], dict] | None = None
     error_inputs: tuple = ()           # ErrorInputs beyond the ones every module gets (tests/test_bad_input.py)
+    bench: Callable[[], Case] | None = None  # the mid-size case ``bench`` times (reference/specs/bench_data.py)
 
     @contextlib.contextmanager
     def expected_warnings(self):

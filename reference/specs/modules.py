@@ -9,6 +9,7 @@ from torch import nn
 import scratch.nn as snn
 from reference import strategies as S
 from reference import twins
+from reference.specs import bench_data as B
 from reference.convert import to_numpy
 from reference.spec import BUFFERS, FIXED_INIT, PARAMS, STOCHASTIC, TRAIN_EVAL, ErrorInput, Spec
 
@@ -67,6 +68,7 @@ BATCH_NORM_ERRORS = (
 
 
 def _act(name, cls, twin_cls, cases=S.elementwise_cases, kinks=(), draws="", **kw):
+    kw.setdefault("bench", B.activations(**kw.get("default_config", {})))
     return Spec(name=name, component=cls, twin=twin_cls, twin_name=f"torch.nn.{twin_cls.__name__}",
                 cases=cases, kinks=kinks, draws=draws, calls=("train", "train"), **kw)
 
@@ -77,23 +79,26 @@ _LEGACY_DIM = ("Implicit dimension choice",)
 SPECS = [
     Spec("linear", snn.Linear, nn.Linear, "torch.nn.Linear", S.linear_cases,
          default_config=dict(in_features=3, out_features=2), tags=frozenset({PARAMS}), sum_terms=linear_sum_terms,
-         error_inputs=LINEAR_ERRORS,
+         error_inputs=LINEAR_ERRORS, bench=B.activations(in_features=256, out_features=256),
          draws="in_features 1..64, out_features 1..64, bias; input (N, in), (in,) or (N, M, in)"),
     Spec("maxout", snn.Maxout, twins.TorchMaxout, "reference.twins.TorchMaxout (linear + max over pieces)",
          S.maxout_cases, default_config=dict(in_features=3, out_features=2, pieces=2),
-         tags=frozenset({PARAMS}), draws="in_features 1..16, out_features 1..8, pieces 1..4, bias; exact ties"),
+         tags=frozenset({PARAMS}), bench=B.activations(in_features=256, out_features=128, pieces=2),
+         draws="in_features 1..16, out_features 1..8, pieces 1..4, bias; exact ties"),
     Spec("flatten", snn.Flatten, nn.Flatten, "torch.nn.Flatten", S.flatten_cases,
-         default_shape=(2, 3, 4), calls=("train", "train"), draws="start_dim, end_dim over 2..4-D input"),
-    Spec("identity", snn.Identity, nn.Identity, "torch.nn.Identity", S.identity_cases, calls=("train", "train")),
+         default_shape=(2, 3, 4), calls=("train", "train"), bench=B.images(), draws="start_dim, end_dim over 2..4-D input"),
+    Spec("identity", snn.Identity, nn.Identity, "torch.nn.Identity", S.identity_cases, calls=("train", "train"),
+         bench=B.activations()),
     Spec("dropout", snn.Dropout, nn.Dropout, "torch.nn.Dropout", S.dropout_cases,
          default_config=dict(p=0.5), tags=frozenset({STOCHASTIC, TRAIN_EVAL}), sync_twin=dropout_mask_from_twin,
          sync_candidate=inject_dropout_mask,
          error_inputs=(ErrorInput(dict(p=1.5), None, ValueError, r"probability in \[0, 1\], got 1.5"),),
+         bench=B.activations(p=0.5),
          draws="p in [0, 1] (0, 0.5 and 1 exactly), inplace; mask synced through inject_mask"),
     Spec("batch_norm1d", snn.BatchNorm1d, nn.BatchNorm1d, "torch.nn.BatchNorm1d", S.batch_norm1d_cases,
          default_config=dict(num_features=3), calls=("train", "train", "eval", "eval"),
          tags=frozenset({PARAMS, BUFFERS, TRAIN_EVAL, FIXED_INIT}), sum_terms=batch_norm_sum_terms,
-         error_inputs=BATCH_NORM_ERRORS,
+         error_inputs=BATCH_NORM_ERRORS, bench=B.activations(num_features=256),
          draws="num_features 1..16, eps, momentum (None, 0, 1, (0,1)), affine, track_running_stats, bias; "
                "(N, C) and (N, C, L) input, batch 1 when L > 1"),
     _act("relu", snn.ReLU, nn.ReLU, S.inplace_cases, kinks=(0.0,), draws="inplace; kinks at 0"),
@@ -102,7 +107,7 @@ SPECS = [
     _act("prelu", snn.PReLU, nn.PReLU, S.prelu_cases, kinks=(0.0,), tags=frozenset({PARAMS, FIXED_INIT}),
          default_config=dict(num_parameters=3),
          error_inputs=(ErrorInput(dict(num_parameters=4), np.ones((2, 3), _F32), ValueError,
-                                  "expected 4 channels in dim 1"),),
+                                  "expected 4 channels in dim 1"),), bench=B.activations(num_parameters=256),
          draws="num_parameters 1 or C, init; kinks at 0"),
     _act("elu", snn.ELU, nn.ELU, S.elu_cases, kinks=(0.0,), draws="alpha, inplace; kinks at 0"),
     _act("sigmoid", snn.Sigmoid, nn.Sigmoid),
@@ -117,6 +122,7 @@ SPECS = [
     Spec("sequential", snn.Sequential, twins.torch_mlp, "torch.nn.Sequential (Linear, [BatchNorm1d], act, Linear)",
          S.sequential_cases, build=lambda **cfg: twins.mlp(snn, **cfg),
          default_config=dict(in_features=3, hidden=5, out_features=2),
+         bench=B.activations(in_features=256, hidden=256, out_features=10),
          tags=frozenset({PARAMS, BUFFERS, TRAIN_EVAL}),
          draws="in 1..16, hidden 1..16, out 1..8, activation ReLU/Tanh/Sigmoid/ELU, batch_norm"),
 ]
