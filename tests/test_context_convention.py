@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reference.engine_loss import config_for
+from reference.engine.losses import config_for
 from reference.registry import specs
 from scratch.autograd.function import Context
 

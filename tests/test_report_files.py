@@ -1,6 +1,6 @@
 """Files the project writes: the atomic writer (reference.fileio, re-exported by
 experiments.report) gives new files the umask's mode, not mkstemp's 0600, and keeps an existing
-file's mode; reference/ never imports experiments/; hypothesis' storage goes to the user's cache."""
+file's mode; hypothesis' storage goes to the user's cache."""
 
 from __future__ import annotations
 
@@ -57,28 +57,6 @@ def test_experiment_tables_are_readable_by_others(tmp_path, umask):
     umask(0o022)
     paths = report.write_table(pd.DataFrame({"a": [1.0]}), tmp_path, "t", "T")
     assert [_mode(p) for p in paths] == [0o644, 0o644]
-
-
-def _imports(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module)
-    return names
-
-
-def test_reference_never_imports_experiments():
-    bad = {str(p.relative_to(ROOT)): sorted(n for n in _imports(p) if n.split(".")[0] == "experiments")
-           for p in sorted((ROOT / "reference").rglob("*.py"))}
-    assert {k: v for k, v in bad.items() if v} == {}
-
-
-def test_the_import_scan_sees_a_function_level_import(tmp_path):
-    path = tmp_path / "m.py"
-    path.write_text("def f():\n    from experiments.report import write_atomic\n")
-    assert "experiments.report" in _imports(path)
 
 
 @pytest.mark.parametrize("environ, expected", [
