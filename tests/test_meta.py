@@ -15,12 +15,32 @@ from reference.engine import repro_snippet, run_case
 from reference.registry import REGISTRY, get_spec
 
 
+def exported_components() -> list:
+    """Every component scratch exports: modules and losses (scratch.nn), optimizers
+    (scratch.optim), learning-rate schedulers (scratch.optim.lr_scheduler) and initializers
+    (scratch.nn.init's in-place fills), base classes left out."""
+    import scratch.nn.init as sinit
+    import scratch.optim as sopt
+    from scratch.optim import lr_scheduler
+
+    def subclasses(pkg, base):
+        return [c for c in (getattr(pkg, n) for n in pkg.__all__)
+                if isinstance(c, type) and issubclass(c, base) and c is not base]
+    return (subclasses(snn, snn.Module) + subclasses(sopt, sopt.Optimizer)
+            + subclasses(lr_scheduler, lr_scheduler.LRScheduler)
+            + [getattr(sinit, n) for n in sinit.__all__ if n.endswith("_")])
+
+
 def test_every_exported_component_has_a_spec():
     covered = {spec.component for spec in REGISTRY.values()}
-    exported = [getattr(snn, n) for n in snn.__all__]
-    components = [c for c in exported if isinstance(c, type) and issubclass(c, snn.Module) and c is not snn.Module]
+    components = exported_components()
     missing = [c.__name__ for c in components if c not in covered]
-    assert not missing, f"exported from scratch.nn without a registry spec: {missing}"
+    assert not missing, f"exported from scratch without a registry spec: {missing}"
+    kinds = {REGISTRY_KIND[c] for c in components if c in REGISTRY_KIND}
+    assert kinds == {"module", "loss", "optimizer", "scheduler", "init"}  # every package was reached
+
+
+REGISTRY_KIND = {spec.component: spec.kind for spec in REGISTRY.values()}
 
 
 def _snake(name: str) -> str:
