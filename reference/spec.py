@@ -97,6 +97,12 @@ class Spec:
     # sum_terms(case) -> {quantity: n} (e.g. Linear's output: in_features + 1). Their allowance
     # includes the a-priori rounding bound of any summation order (``reference.engine.sum_bounds``)
     sum_terms: Callable[[Case], dict] | None = None
+    # optimizers: fused_scalars(config) -> {name: complement} for every scalar that multiplies a
+    # product torch rounds once (add's alpha, addcmul's value, lerp's weight): the factor is the
+    # config value, or 1 - value when complement ("beta1"/"beta2" name the entries of betas); the
+    # engine adds the effect of one more rounding of those products to the measured rounding
+    # (``reference.engine_optim.measure_trajectory``)
+    fused_scalars: Callable[[dict], dict] | None = None
 
     @contextlib.contextmanager
     def expected_warnings(self):

@@ -43,6 +43,29 @@ def trajectory_tolerance(dtype: str, t: int) -> Tolerance:
     return Tolerance(rtol=1.3e-6 + 2.4e-7 * t, atol=1e-7 * t)
 
 
+def _fused(direct=(), complement=(), l2=True, nesterov=False):
+    """``Spec.fused_scalars`` for one optimizer: the scalars of torch's fused products (see
+    ``reference.engine_optim``). ``direct``: factors as given (lr in ``param.add_(d, alpha=-lr)``);
+    ``complement``: factors 1 - x (``lerp(g, 1 - beta1)``, ``addcmul(g, g, value=1 - beta2)``,
+    alpha, rho, dampening); ``l2``: weight_decay in ``grad.add(param, alpha=weight_decay)`` (a
+    decoupled decay is a plain product); ``nesterov``: SGD's ``grad.add(buf, alpha=momentum)``."""
+    def names(config: dict) -> dict:
+        out = {k: False for k in direct} | {k: True for k in complement}
+        if l2 and not config.get("decoupled_weight_decay"):
+            out["weight_decay"] = False
+        if nesterov and config.get("nesterov"):
+            out["momentum"] = False
+        return out
+    return names
+
+
+_ADAM = ("beta1", "beta2")
+_FUSED = {"sgd": _fused(("lr",), ("dampening",), nesterov=True), "adagrad": _fused(),
+          "rmsprop": _fused(("lr",), ("alpha",)), "adam": _fused((), _ADAM), "adamw": _fused((), _ADAM, l2=False),
+          "adamax": _fused((), ("beta1",)), "nadam": _fused((), _ADAM), "radam": _fused((), _ADAM),
+          "adadelta": _fused(("lr",), ("rho",))}
+
+
 def _default(config: dict, steps: int = 8):
     """Two parameters (a matrix and a vector) and a few steps; the vector has no grad at step 2."""
     def make() -> Case:
@@ -59,7 +82,7 @@ _COMMON = "1-4 params () to (6, 6), 1-30 steps, grads 1e-8..1e3 with zeros and N
 def _spec(name, cls_name, cases, config, draws):
     return Spec(name, getattr(sopt, cls_name), getattr(torch.optim, cls_name), f"torch.optim.{cls_name}", cases,
                 kind="optimizer", default=_default(config), step_tolerance=trajectory_tolerance,
-                draws=f"{draws}; {_COMMON}")
+                draws=f"{draws}; {_COMMON}", fused_scalars=_FUSED[name])
 
 
 SPECS = [
