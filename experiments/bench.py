@@ -11,9 +11,6 @@ the median of the repeats is reported.
 - ``components``: forward+backward of every registry layer and loss at a mid-size shape.
 - ``optimizers``: one step of every registry optimizer on 1M and 10M float32 parameters
   and 1M float64 ones.
-  The MLP and optimizer rows also give ``ratio_unfused``: the same scratch step inside
-  ``scratch.optim.unfused()`` (x*y + c rounded twice instead of torch's fused multiply-add
-  emulated bit for bit, which NumPy, having no fma, pays for in passes).
 - ``growth``: step time vs batch size and vs hidden width, with fitted exponents.
 - ``memory``: peak resident memory of one training epoch, each side in its own process.
 """
@@ -29,7 +26,6 @@ import torch
 from experiments import bench_cases as BC
 from experiments.context import single_threaded
 from experiments.report import Result
-from scratch.optim import unfused
 
 DESCRIPTION = "speed: scratch vs torch eager per MLP training step, component, optimizer step; growth; memory"
 COLUMNS = ("dtype", "batch", "scratch_ms", "torch_ms", "ratio", "scratch_gflops", "fraction_of_peak", "threads")
@@ -97,11 +93,11 @@ def _run(ctx) -> Result:
         for batch in ctx.progress(batches, f"bench mlp {dtype}"):
             for device in devices:
                 s, t = BC.mlp_step_pair(dtype, batch, device, seed=ctx.seed)
-                m = interleaved({"scratch": s, "unfused": _unfused(s), "torch": t}, repeats=repeats)
+                m = interleaved({"scratch": s, "torch": t}, repeats=repeats)
                 flops = 6 * batch * BC.MLP_WEIGHTS
                 rows.append(dict(dtype=dtype, batch=batch, device=f"torch on {device}",
                                  scratch_ms=1e3 * m["scratch"], torch_ms=1e3 * m["torch"],
-                                 ratio=m["scratch"] / m["torch"], ratio_unfused=m["unfused"] / m["torch"],
+                                 ratio=m["scratch"] / m["torch"],
                                  scratch_gflops=flops / m["scratch"] / 1e9,
                                  torch_gflops=flops / m["torch"] / 1e9,
                                  fraction_of_peak=flops / m["scratch"] / 1e9 / peaks[dtype],
@@ -122,27 +118,16 @@ def _run(ctx) -> Result:
     if len(goal):
         findings.append(f"Goal (<= 1.0x at batch 128 and 1024, float32): "
                         f"{'met' if (goal['ratio'] <= 1.0).all() else 'not met'} "
-                        f"({', '.join(f'{r:.2f}x' for r in goal['ratio'])}; unfused "
-                        f"{', '.join(f'{r:.2f}x' for r in goal['ratio_unfused'])}).")
+                        f"({', '.join(f'{r:.2f}x' for r in goal['ratio'])}).")
     for (dt, size), part in opt.groupby(["dtype", "parameters"]) if len(opt) else []:
         findings.append(f"Optimizer steps ({dt}, {size:.0e} parameters): median {part['ratio'].median():.2f}x, "
-                        f"worst {part['ratio'].max():.2f}x exact ({part.sort_values('ratio').iloc[-1]['optimizer']}); "
-                        f"worst {part['ratio_unfused'].max():.2f}x unfused.")
+                        f"worst {part['ratio'].max():.2f}x ({part.sort_values('ratio').iloc[-1]['optimizer']}).")
     return Result("Speed: scratch vs torch eager", mlp,
                   tables={"components": ("Forward+backward per component (mid-size shapes)", comp),
                           "optimizers": ("One optimizer step", opt),
                           "growth": ("Step time vs batch size and hidden width", growth),
                           "memory": ("Peak memory of one training epoch", memory)},
                   figures={"mlp": _figure(mlp, growth)}, findings=findings)
-
-
-def _unfused(fn):
-    """``fn`` run inside ``scratch.optim.unfused()``: the optimizer rounds x*y + c twice instead of
-    emulating torch's fused multiply-add bit for bit (the price of exactness, measured)."""
-    def run():
-        with unfused():
-            fn()
-    return run
 
 
 def _components(ctx, repeats):
@@ -162,11 +147,10 @@ def _optimizers(ctx, repeats):
     for dtype, size in runs:
         pairs = list(BC.optimizer_pairs(dtype, size))
         for name, s, t in ctx.progress(pairs, f"bench optimizers {dtype} {size:.0e}"):
-            m = interleaved({"scratch": s, "unfused": _unfused(s), "torch": t}, warmup=1,
+            m = interleaved({"scratch": s, "torch": t}, warmup=1,
                             repeats=max(3, repeats // 2), budget_s=0.5)
             rows.append(dict(optimizer=name, parameters=size, dtype=dtype, scratch_ms=1e3 * m["scratch"],
-                             torch_ms=1e3 * m["torch"], ratio=m["scratch"] / m["torch"],
-                             ratio_unfused=m["unfused"] / m["torch"]))
+                             torch_ms=1e3 * m["torch"], ratio=m["scratch"] / m["torch"]))
     return rows
 
 

@@ -3,7 +3,7 @@
 A comparison's verdict must not depend on what ran before it in the same process. These are
 the settings a test (or a candidate) could leave changed: torch's and the BLAS libraries'
 thread counts (a reduction's order, hence its rounding, follows the split), torch's default
-dtype and precision flags, NumPy's floating-point error handling, scratch's optimizer mode,
+dtype and precision flags, NumPy's floating-point error handling,
 and hypothesis' active profile and its source-constant lookup (which decide the drawn cases).
 ``tests/conftest.py`` checks that each test module leaves them as it found them.
 """
@@ -33,12 +33,6 @@ def _hypothesis_state() -> dict:
             "hypothesis.source_constants": getattr(lookup, "__module__", None)}
 
 
-def _scratch_state() -> dict:
-    from scratch.optim import _fused
-
-    return {"scratch.optim.exact_fma": _fused.exact()}
-
-
 def snapshot() -> dict:
     """The current value of every process-wide setting listed in the module docstring."""
     state = {
@@ -51,7 +45,6 @@ def snapshot() -> dict:
     }
     state.update({f"torch.{k}": v for k, v in precision_settings().items()})
     state.update(_hypothesis_state())
-    state.update(_scratch_state())
     return state
 
 

@@ -128,6 +128,12 @@ class Spec:
     sum_terms: Callable[[Case], dict] | None = None
     error_inputs: tuple = ()           # ErrorInputs beyond the ones every module gets (tests/test_bad_input.py)
     bench: Callable[[], Case] | None = None  # the mid-size case ``bench`` times (reference/specs/bench_data.py)
+    # optimizers: fused_scalars(config) -> {name: complement} for every scalar that multiplies a
+    # product torch rounds once (add's alpha, addcmul's value, lerp's weight): the factor is the
+    # config value, or 1 - value when complement ("beta1"/"beta2" name the entries of betas); the
+    # engine adds the effect of one more rounding of those products to the measured rounding
+    # (``reference.engine.fused``)
+    fused_scalars: Callable[[dict], dict] | None = None
 
     @contextlib.contextmanager
     def expected_warnings(self):

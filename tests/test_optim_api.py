@@ -239,7 +239,7 @@ def test_kernels_update_param_and_state_in_place_and_leave_grad_alone():
         np.testing.assert_array_equal(state[k], opt.state[tp][k].numpy(), err_msg=k)
 
 
-def test_optimizer_reuses_its_workspace_and_keeps_read_only_params_working():
+def test_optimizer_keeps_read_only_params_working():
     rng = np.random.default_rng(3)
     t, s = _pair([rng.standard_normal((4, 3)), rng.standard_normal(5)], dtype=np.float32)
     s[1].data.flags.writeable = False  # a read-only parameter is replaced by a writable copy, as before

@@ -17,7 +17,8 @@ in Python floats, so the same formula in the same order gives the same bits), an
 The allowance for parameters and state after step t is ``spec.tolerance(dtype, t)``
 (stated per spec: rounding of a trajectory accumulates with t) plus the measured
 rounding of this very trajectory (float32 vs float64 on the same data, as in
-``reference.engine``).
+``reference.engine.measure``), and the effect of one more rounding per fused multiply-add
+(``reference.engine.fused``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ import torch
 
 from reference.compare import Key, Record, compare, failed_record
 from reference.convert import cast, to_numpy, to_torch
-from reference.engine.measure import EXACT, CandidateError, Guard, Trace, measure, twin_data
+from reference.engine.fused import measure_fused
+from reference.engine.measure import EXACT, CandidateError, Guard, Trace, twin_data
 from reference.spec import Case, Spec
 
 _CYCLED = ("momentum", "betas")  # group entries a scheduler may change besides lr (OneCycleLR)
@@ -51,8 +53,9 @@ def _group_values(opt) -> dict:
 
 
 def trace_trajectory_twin(spec: Spec, case: Case, dtype: str, device: str = "cpu", perturb: int = 0,
-                          round_to: str | None = None, absolute: bool = False) -> Trace:
-    """Run torch's optimizer (and scheduler) over the case's gradient sequence; record everything."""
+                          round_to: str | None = None, absolute: bool = False, before_step=None) -> Trace:
+    """Run torch's optimizer (and scheduler) over the case's gradient sequence; record everything.
+    ``before_step(opt, t)``, if given, runs before step t (it may change the groups' values)."""
     tr = Trace()
     p = twin_data(perturb, round_to, absolute)
     params = [to_torch(p(np.asarray(v, dtype=np.float64)), dtype, device, requires_grad=True) for v in case.inputs]
@@ -68,6 +71,8 @@ def trace_trajectory_twin(spec: Spec, case: Case, dtype: str, device: str = "cpu
     for t, grads in enumerate(case.steps, 1):
         for tp, g in zip(params, grads):
             tp.grad = None if g is None else to_torch(p(np.asarray(g, dtype=np.float64)), dtype, device)
+        if before_step is not None:
+            before_step(opt, t)
         opt.step()
         if sched is not None:
             sched.step()
@@ -83,7 +88,7 @@ def trace_trajectory_twin(spec: Spec, case: Case, dtype: str, device: str = "cpu
 
 def run_trajectory_case(spec: Spec, case: Case, dtype: str = "float64", device: str = "cpu",
                         candidate=None) -> list[Record]:
-    ref, noise_of = measure(trace_trajectory_twin, spec, case, dtype, device)
+    ref, noise_of = measure_fused(trace_trajectory_twin, _groups, spec, case, dtype, device)
     records: list[Record] = []
     try:
         _replay(spec, case, dtype, device, candidate, ref, noise_of, records)

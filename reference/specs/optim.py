@@ -3,25 +3,30 @@ with torch's after every step: every parameter and every state tensor under torc
 
 Tolerances (``step_tolerance``), after step t (rounding of a trajectory adds up about linearly):
 
-- float64: rtol = 1e-10 * t, atol = 0. Both sides do the same operations in the same order;
-  torch's fused multiply-adds (add with alpha, addcmul, lerp) are emulated exactly
-  (scratch/optim/_fma.py); what differences remain (measured up to 4e-15 relative after 30
-  NAdam steps) come from scalar factors computed in another order, and add up about linearly in t.
-  No atol: states as small as 1e-30 (Adadelta's acc_delta under 1e-8 gradients) are compared
-  too, and where a value cancels to near zero (beta1 = 0 makes exp_avg = g + wd * p) the fused
-  emulation keeps the error relative to the result. One part in 1e6 in any step still fails at
-  t = 30 (3e-9; tests/test_optim_api.py shows it).
-- float32: rtol = 1.3e-6 + 2.4e-7 * t, atol = 1e-7 * t. scratch reproduces torch's float32 CPU
-  arithmetic bit for bit (fused multiply-adds emulated in float64, torch's operation order)
-  except sqrt: torch's float32 sqrt (MKL) is within 1 ulp but not correctly rounded, NumPy's is.
-  Each step may move the update by 2 ulps = 2.4e-7 relative more; the normalised optimizers'
-  updates are O(lr) <= 1, hence atol 1e-7 * t; rtol starts from torch.testing's 1.3e-6. With
-  torch's sqrt swapped in, all nine agree exactly (sgd and adamax have no sqrt: bitwise as is).
+- float64: rtol = 1e-10 * t, atol = 0. Both sides do the same operations in the same order,
+  except that torch's fused multiply-adds (add with alpha, addcmul, lerp) round x*y + c once and
+  scratch's plain NumPy rounds x*y, then the sum: one more error of at most u * |x*y| per fused
+  operation (u = 2^-53 = 1.1e-16), about u relative to the result where x*y does not cancel c.
+  Over 30 steps and a few such operations per step that is ~1e-14 relative, 1e4 times below
+  1e-10 * t (measured: at most 3.4e-12 relative in the worst-margin quantity of any optimizer).
+  No atol: states as small as 1e-30 (Adadelta's acc_delta under 1e-8 gradients) are compared too.
+  Where x*y does cancel c (g + wd * p near zero, exp_avg crossing zero), u * |x*y| is not
+  relative to the result: the engine measures that part (``reference.engine.fused``: the twin
+  rerun with each fused product's scalar moved by one float32 rounding, scaled to float64 like
+  the rest of the measured noise).
+  One part in 1e6 in any step still fails at t = 30 (3e-9; tests/test_optim_api.py shows it).
+- float32: rtol = 1.3e-6 + 2.4e-7 * t, atol = 1e-7 * t. Apart from the double rounding above
+  (u = 2^-24, measured by the engine the same way), torch's float32 sqrt (MKL) is within 1 ulp
+  but not correctly rounded, NumPy's is: each step may move the update by 2 ulps = 2.4e-7
+  relative more; the normalised optimizers' updates are O(lr) <= 1, hence atol 1e-7 * t; rtol
+  starts from torch.testing's 1.3e-6.
 
-The engine adds the measured rounding of each trajectory (float32 vs float64 on the same data).
-Measured on the CPU over 211 generated cases per optimizer and dtype: the worst margin (error /
-allowance) is 0.49 in float32 (rmsprop's momentum_buffer) and 1.2e-4 in float64; with the noise
-alone (stated tolerance 0) float32 rmsprop reached 7.8, so the stated part is needed.
+The engine adds the measured rounding of each trajectory (float32 vs float64 on the same data,
+and the moved-scalar runs). Measured on the CPU over 81 generated cases per optimizer and dtype
+(40 each from seeds 0 and 1, and the default case): the worst margin (error / allowance) is
+0.36 in float32 (sgd's parameter) and 1.9e-3 in float64 (adam's exp_avg); with torch's fused
+multiply-adds emulated exactly (before) they were 0.33 and 6.1e-5. Without the moved-scalar runs, float32 NAdam with
+g = grad + 0.01 p cancelling 2000-fold failed at 1.32 and float32 RMSprop at 1.12.
 """
 
 from __future__ import annotations
@@ -43,6 +48,29 @@ def trajectory_tolerance(dtype: str, t: int) -> Tolerance:
     return Tolerance(rtol=1.3e-6 + 2.4e-7 * t, atol=1e-7 * t)
 
 
+def _fused(direct=(), complement=(), l2=True, nesterov=False):
+    """``Spec.fused_scalars`` for one optimizer: the scalars of torch's fused products (see
+    ``reference.engine.fused``). ``direct``: factors as given (lr in ``param.add_(d, alpha=-lr)``);
+    ``complement``: factors 1 - x (``lerp(g, 1 - beta1)``, ``addcmul(g, g, value=1 - beta2)``,
+    alpha, rho, dampening); ``l2``: weight_decay in ``grad.add(param, alpha=weight_decay)`` (a
+    decoupled decay is a plain product); ``nesterov``: SGD's ``grad.add(buf, alpha=momentum)``."""
+    def names(config: dict) -> dict:
+        out = {k: False for k in direct} | {k: True for k in complement}
+        if l2 and not config.get("decoupled_weight_decay"):
+            out["weight_decay"] = False
+        if nesterov and config.get("nesterov"):
+            out["momentum"] = False
+        return out
+    return names
+
+
+_ADAM = ("beta1", "beta2")
+_FUSED = {"sgd": _fused(("lr",), ("dampening",), nesterov=True), "adagrad": _fused(),
+          "rmsprop": _fused(("lr",), ("alpha",)), "adam": _fused((), _ADAM), "adamw": _fused((), _ADAM, l2=False),
+          "adamax": _fused((), ("beta1",)), "nadam": _fused((), _ADAM), "radam": _fused((), _ADAM),
+          "adadelta": _fused(("lr",), ("rho",))}
+
+
 def _default(config: dict, steps: int = 8):
     """Two parameters (a matrix and a vector) and a few steps; the vector has no grad at step 2."""
     def make() -> Case:
@@ -59,7 +87,7 @@ _COMMON = "1-4 params () to (6, 6), 1-30 steps, grads 1e-8..1e3 with zeros and N
 def _spec(name, cls_name, cases, config, draws):
     return Spec(name, getattr(sopt, cls_name), getattr(torch.optim, cls_name), f"torch.optim.{cls_name}", cases,
                 kind="optimizer", default=_default(config), step_tolerance=trajectory_tolerance,
-                draws=f"{draws}; {_COMMON}")
+                draws=f"{draws}; {_COMMON}", fused_scalars=_FUSED[name])
 
 
 SPECS = [

@@ -4,11 +4,10 @@ Each optimizer is a step kernel (``sgd_step``, ``adam_step``, ...; it updates th
 state in place, like torch's ``_single_tensor_*``) under a thin class that
 follows torch's protocol: ``Cls(params, **torch_kwargs)``, ``param_groups``, ``state`` with torch's
 names, ``step()``, ``zero_grad()``, ``add_param_group``, ``state_dict``/``load_state_dict``.
-torch's fused multiply-adds are emulated bit for bit; ``with unfused():`` rounds them twice
-instead, for speed (see ``_fused.py``).
+Each kernel is its formula in plain NumPy, in torch's operation order; where torch rounds x*y + c
+once (a fused multiply-add in ``add(alpha=)``, ``addcmul``, ``lerp``), NumPy rounds twice.
 """
 
-from scratch.optim._fused import unfused
 from scratch.optim.adadelta import Adadelta
 from scratch.optim.adagrad import Adagrad
 from scratch.optim.adam import Adam
@@ -23,4 +22,4 @@ from scratch.optim.sgd import SGD, course_momentum_step
 from scratch.optim import lr_scheduler  # noqa: E402,F401  (after the optimizers: schedulers use them)
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta",
-           "course_momentum_step", "lr_scheduler", "unfused"]
+           "course_momentum_step", "lr_scheduler"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.optim.optimizer import Optimizer, Workspace, add, addcmul, grad_for_step, next_step
+from scratch.optim.optimizer import Optimizer, next_step
 
 
 def adadelta_init_state(param):
@@ -23,19 +23,21 @@ def adadelta_init_state(param):
             "acc_delta": np.zeros_like(param)}
 
 
-def adadelta_step(param, grad, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False, work=None):
+def adadelta_step(param, grad, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False):
     """One Adadelta step, in place like torch's: updates ``param`` and the arrays in ``state``
-    (``state["step"]`` is replaced). ``work``: a ``Workspace`` for temporaries."""
-    work = work or Workspace()
+    (``state["step"]`` is replaced)."""
     state["step"], _ = next_step(state)
-    g = grad_for_step(param, grad, work, weight_decay, maximize)
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * param
     square_avg, acc_delta = state["square_avg"], state["acc_delta"]
-    addcmul(np.multiply(square_avg, rho, out=square_avg), g, g, 1 - rho, out=square_avg, work=work)
-    std = np.sqrt(np.add(square_avg, eps, out=work.get("std", param)), out=work.get("std", param))
-    delta = np.sqrt(np.add(acc_delta, eps, out=work.get("delta", param)), out=work.get("delta", param))
-    np.multiply(np.divide(delta, std, out=delta), g, out=delta)
-    addcmul(np.multiply(acc_delta, rho, out=acc_delta), delta, delta, 1 - rho, out=acc_delta, work=work)
-    add(param, delta, -lr, out=param, work=work)
+    square_avg *= rho
+    square_avg += (1 - rho) * g * g                       # E[g^2] = rho * E[g^2] + (1 - rho) * g^2
+    std = np.sqrt(square_avg + eps)
+    delta = np.sqrt(acc_delta + eps) / std * g            # the old E[dx^2]
+    acc_delta *= rho
+    acc_delta += (1 - rho) * delta * delta                # E[dx^2] = rho * E[dx^2] + (1 - rho) * dx^2
+    param -= lr * delta
 
 
 class Adadelta(Optimizer):

@@ -17,23 +17,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.optim.optimizer import Optimizer, Workspace, addcdiv, addcmul, grad_for_step, next_step
+from scratch.optim.optimizer import Optimizer, next_step
 
 
 def adagrad_init_state(param, initial_accumulator_value=0.0):
     return {"step": np.zeros((), dtype=np.float32), "sum": np.full_like(param, initial_accumulator_value)}
 
 
-def adagrad_step(param, grad, state, *, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10, maximize=False, work=None):
+def adagrad_step(param, grad, state, *, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10, maximize=False):
     """One Adagrad step, in place like torch's: updates ``param`` and ``state["sum"]``
-    (``state["step"]`` is replaced). ``work``: a ``Workspace`` for temporaries."""
-    work = work or Workspace()
+    (``state["step"]`` is replaced)."""
     state["step"], t = next_step(state)
-    g = grad_for_step(param, grad, work, weight_decay, maximize)
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * param
     clr = lr / (1 + (t - 1) * lr_decay)
-    s = addcmul(state["sum"], g, g, 1, out=state["sum"], work=work)
-    std = np.add(np.sqrt(s, out=work.get("std", param)), eps, out=work.get("std", param))
-    addcdiv(param, g, std, -clr, out=param, work=work)
+    state_sum = state["sum"]
+    state_sum += g * g
+    std = np.sqrt(state_sum) + eps
+    param -= clr * g / std
 
 
 class Adagrad(Optimizer):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.optim.optimizer import Optimizer, Workspace, addcdiv, addcmul, grad_for_step, lerp, next_step
+from scratch.optim.optimizer import Optimizer, lerp_, next_step
 
 
 def adam_init_state(param, amsgrad=False):
@@ -28,41 +28,39 @@ def adam_init_state(param, amsgrad=False):
     return state
 
 
-def update_moments(param, grad, state, *, lr, beta1, beta2, weight_decay, decoupled_weight_decay, maximize,
-                   work) -> float:
-    """The part Adam, AdamW and RAdam share, in torch's order: step += 1; decoupled decay
-    p *= 1 - lr*wd (or L2: g += wd*p); m = lerp(m, g, 1 - b1); v = b2*v + (1 - b2)*g*g.
-    Updates ``param`` and ``state`` in place; returns the step count t."""
+def update_moments(param, grad, state, *, lr, beta1, beta2, weight_decay, decoupled_weight_decay, maximize) -> float:
+    """The part Adam, AdamW and RAdam share, in torch's order; updates ``param`` (decoupled decay)
+    and ``state`` in place, returns the step count t."""
     state["step"], t = next_step(state)
-    if weight_decay != 0 and decoupled_weight_decay:
-        np.multiply(param, 1 - lr * weight_decay, out=param)
-        weight_decay = 0.0
-    g = grad_for_step(param, grad, work, weight_decay, maximize)
-    m, v = state["exp_avg"], state["exp_avg_sq"]
-    lerp(m, g, 1 - beta1, out=m, work=work)
-    addcmul(np.multiply(v, beta2, out=v), g, g, 1 - beta2, out=v, work=work)
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * param
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    lerp_(exp_avg, g, 1 - beta1)                  # m = beta1 * m + (1 - beta1) * g
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * g * g             # v = beta2 * v + (1 - beta2) * g^2
     return t
 
 
 def adam_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, amsgrad=False,
-              maximize=False, decoupled_weight_decay=False, work=None):
+              maximize=False, decoupled_weight_decay=False):
     """One Adam (AdamW when decoupled_weight_decay) step, in place like torch's
     ``_single_tensor_adam``: updates ``param`` and the arrays in ``state`` (``state["step"]`` is
-    replaced by the incremented counter). ``work``: a ``Workspace`` for temporaries."""
-    work = work or Workspace()
+    replaced by the incremented counter)."""
     t = update_moments(param, grad, state, lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay,
-                       decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, work=work)
-    m, v = state["exp_avg"], state["exp_avg_sq"]
+                       decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+    exp_avg, v = state["exp_avg"], state["exp_avg_sq"]
     bias_correction1 = 1 - beta1 ** t
     bias_correction2 = 1 - beta2 ** t
     step_size = lr / bias_correction1
     bias_correction2_sqrt = bias_correction2 ** 0.5
     if amsgrad:
         v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-    denom = np.sqrt(v, out=work.get("denom", param))
-    np.divide(denom, bias_correction2_sqrt, out=denom)
-    np.add(denom, eps, out=denom)
-    addcdiv(param, m, denom, -step_size, out=param, work=work)
+    denom = np.sqrt(v) / bias_correction2_sqrt + eps
+    param -= step_size * exp_avg / denom
 
 
 def validate_adam_family(hp: dict) -> None:

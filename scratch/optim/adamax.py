@@ -15,26 +15,26 @@ from __future__ import annotations
 import numpy as np
 
 from scratch.optim.adam import validate_adam_family
-from scratch.optim.optimizer import Optimizer, Workspace, addcdiv, grad_for_step, lerp, next_step
+from scratch.optim.optimizer import Optimizer, lerp_, next_step
 
 
 def adamax_init_state(param):
     return {"step": np.zeros((), dtype=np.float32), "exp_avg": np.zeros_like(param), "exp_inf": np.zeros_like(param)}
 
 
-def adamax_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, maximize=False,
-                work=None):
+def adamax_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, maximize=False):
     """One Adamax step, in place like torch's: updates ``param`` and the arrays in ``state``
-    (``state["step"]`` is replaced). ``work``: a ``Workspace`` for temporaries."""
-    work = work or Workspace()
+    (``state["step"]`` is replaced)."""
     state["step"], t = next_step(state)
-    g = grad_for_step(param, grad, work, weight_decay, maximize)
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * param
     exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
-    lerp(exp_avg, g, 1 - beta1, out=exp_avg, work=work)
-    bound = np.add(np.abs(g, out=work.get("bound", param)), eps, out=work.get("bound", param))
-    np.maximum(np.multiply(exp_inf, beta2, out=exp_inf), bound, out=exp_inf)
+    lerp_(exp_avg, g, 1 - beta1)                          # m = beta1 * m + (1 - beta1) * g
+    exp_inf *= beta2
+    np.maximum(exp_inf, np.abs(g) + eps, out=exp_inf)      # u = max(beta2 * u, |g| + eps)
     clr = lr / (1 - beta1 ** t)
-    addcdiv(param, exp_avg, exp_inf, -clr, out=param, work=work)
+    param -= clr * exp_avg / exp_inf
 
 
 class Adamax(Optimizer):

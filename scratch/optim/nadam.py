@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from scratch.optim.adam import validate_adam_family
-from scratch.optim.optimizer import Optimizer, Workspace, addcdiv, addcmul, grad_for_step, lerp, next_step
+from scratch.optim.optimizer import Optimizer, lerp_, next_step
 
 
 def nadam_init_state(param):
@@ -28,28 +28,29 @@ def nadam_init_state(param):
 
 
 def nadam_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-               momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False, work=None):
+               momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False):
     """One NAdam step, in place like torch's: updates ``param`` and the arrays in ``state``
-    (``step`` and ``mu_product`` are replaced). ``work``: a ``Workspace`` for temporaries."""
-    work = work or Workspace()
+    (``step`` and ``mu_product`` are replaced)."""
     state["step"], t = next_step(state)
     bias_correction2 = 1 - beta2 ** t
-    if weight_decay != 0 and decoupled_weight_decay:
-        np.multiply(param, 1 - lr * weight_decay, out=param)
-        weight_decay = 0.0
-    g = grad_for_step(param, grad, work, weight_decay, maximize)
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * param
     mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * momentum_decay)))
     mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * momentum_decay)))
     mp = np.asarray(state["mu_product"])  # float32 like torch's, in its own dtype after a load_state_dict
     state["mu_product"] = mu_product = np.asarray(mp.dtype.type(mp) * mp.dtype.type(mu), dtype=mp.dtype)
     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-    lerp(exp_avg, g, 1 - beta1, out=exp_avg, work=work)
-    addcmul(np.multiply(exp_avg_sq, beta2, out=exp_avg_sq), g, g, 1 - beta2, out=exp_avg_sq, work=work)
-    denom = np.divide(exp_avg_sq, bias_correction2, out=work.get("denom", param))
-    np.add(np.sqrt(denom, out=denom), eps, out=denom)
+    lerp_(exp_avg, g, 1 - beta1)                          # m = beta1 * m + (1 - beta1) * g
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * g * g                     # v = beta2 * v + (1 - beta2) * g^2
+    denom = np.sqrt(exp_avg_sq / bias_correction2) + eps
     mu_product_next = float(mu_product) * mu_next
-    addcdiv(param, g, denom, -lr * (1.0 - mu) / (1.0 - float(mu_product)), out=param, work=work)
-    addcdiv(param, exp_avg, denom, (-lr * mu_next) / (1.0 - mu_product_next), out=param, work=work)
+    param -= lr * (1.0 - mu) / (1.0 - float(mu_product)) * g / denom
+    param -= lr * mu_next / (1.0 - mu_product_next) * exp_avg / denom
 
 
 class NAdam(Optimizer):

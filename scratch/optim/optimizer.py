@@ -15,8 +15,12 @@ What the shell does (the arithmetic lives in each optimizer's ``*_step`` kernel)
   (state keyed by the parameter's index in group order, like torch).
 
 Parameters and state arrays are updated in place by the kernels, as torch's ``_single_tensor_*``
-functions do (aliases of ``p.data`` see the step); temporaries live in a ``Workspace`` reused
-across steps, because fresh large arrays on every step cost more than the arithmetic.
+functions do (aliases of ``p.data`` see the step).
+
+Rounding: torch's CPU kernels for ``add(alpha=)``, ``addcmul`` and ``lerp`` round x*y + c once (a
+fused multiply-add); NumPy has no fma, so the kernels here round the product and then the sum.
+Each such operation may then differ from torch's by u * |x*y| (u the unit roundoff);
+``reference/specs/optim.py`` states what that allows.
 """
 
 from __future__ import annotations
@@ -27,10 +31,6 @@ import inspect
 import warnings
 
 import numpy as np
-
-from scratch.optim._blocks import run_in_blocks
-from scratch.optim._fused import fma
-from scratch.optim._workspace import Workspace  # noqa: F401  (the kernels import it from here)
 
 _FLOATS = (np.float32, np.float64)
 
@@ -48,80 +48,31 @@ def _check_param(p, where: str) -> None:
         raise TypeError(f"{where}: expected param.data to be a numpy.ndarray of float32 or float64, got {got}")
 
 
-def scalar(x: float, dtype) -> float:
-    """The value a Python scalar takes inside a torch op on a ``dtype`` tensor (float32 rounds it)."""
-    return float(np.dtype(dtype).type(x))
+def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
+    """torch's ``start.lerp_(end, weight)``, in place: start + weight * (end - start).
+
+    torch writes it end - (1 - weight) * (end - start) once weight >= 0.5, so that weight 1 gives
+    ``end`` exactly (Adam with beta1 = 0: exp_avg = g). The weight is first rounded to the
+    array's dtype, as torch does (then 1 - weight is exact)."""
+    w = start.dtype.type(weight)
+    diff = end - start
+    if abs(w) < 0.5:
+        start += w * diff
+    else:
+        np.subtract(end, (1 - w) * diff, out=start)
+    return start
 
 
-def _out(out, like):
-    return np.empty_like(like) if out is None else out
-
-
-def _work(work):
-    return Workspace() if work is None else work
-
-
-# The primitives below compute torch's in-place ops into ``out`` (a fresh array when None; it may
-# be one of the inputs, as in torch's ``a.add_(b)``). torch's CPU kernels round x*y + c once (a
-# fused multiply-add); ``fma`` (``_fused.py``) reproduces that bit for bit, or, inside
-# ``scratch.optim.unfused()``, rounds twice for speed.
-
-
-def add(a: np.ndarray, b: np.ndarray, alpha: float = 1.0, *, out=None, work=None) -> np.ndarray:
-    """torch's ``a.add(b, alpha=alpha)``: a + alpha*b with one rounding (torch's CPU kernel is a
-    fused multiply-add)."""
-    out = _out(out, a)
-    alpha = scalar(alpha, a.dtype)
-    if alpha == 1.0:  # the product is b itself: one rounded sum
-        return np.add(a, b, out=out)
-    return fma(b, alpha, a, out, _work(work))
-
-
-def addcmul(a: np.ndarray, t1: np.ndarray, t2: np.ndarray, value: float = 1.0, *, out=None,
-            work=None) -> np.ndarray:
-    """torch's ``a.addcmul(t1, t2, value=v)`` = fma(v*t1, t2, a): v*t1 rounded, then one fused
-    multiply-add (measured bitwise on torch's CPU kernel in float32)."""
-    work = _work(work)
-    vt1 = np.multiply(t1, scalar(value, a.dtype), out=work.get("_tmp", a))
-    return fma(vt1, t2, a, _out(out, a), work)
-
-
-def addcdiv(a: np.ndarray, t1: np.ndarray, t2: np.ndarray, value: float = 1.0, *, out=None,
-            work=None) -> np.ndarray:
-    """torch's ``a.addcdiv(t1, t2, value=v)`` = a + (v*t1)/t2, each operation rounded."""
-    q = np.multiply(t1, scalar(value, a.dtype), out=_work(work).get("_tmp", a))
-    np.divide(q, t2, out=q)
-    return np.add(a, q, out=_out(out, a))
-
-
-def lerp(start: np.ndarray, end: np.ndarray, weight: float, *, out=None, work=None) -> np.ndarray:
-    """torch's ``start.lerp(end, w)``: start + w*(end - start) for |w| < 0.5, else end - (1 - w)*(end - start).
-
-    torch switches formula at 0.5 so that w = 1 returns ``end`` exactly; each branch is one fused
-    multiply-add after the difference (emulated in a wider type, as in ``add``)."""
-    work = _work(work)
-    w = scalar(weight, start.dtype)
-    diff = np.subtract(end, start, out=work.get("_tmp", start))
-    base, factor = (start, w) if abs(w) < 0.5 else (end, w - 1.0)
-    return fma(diff, factor, base, _out(out, start), work)
-
-
-def grad_for_step(param, grad, work: Workspace, weight_decay=0.0, maximize=False) -> np.ndarray:
-    """g = -grad when maximize, then g + weight_decay*param (L2, one fused multiply-add); written
-    to the workspace array "grad" when it differs from ``grad``, which stays untouched as in torch."""
-    g = grad
-    if maximize:
-        g = np.negative(grad, out=work.get("grad", grad))
-    if weight_decay != 0:
-        g = add(g, param, weight_decay, out=work.get("grad", grad), work=work)
-    return g
+def next_step(state: dict) -> tuple[np.ndarray, float]:
+    """torch's ``step_t += 1`` on a float32 0-d tensor, and the Python float it reads back."""
+    step = np.asarray(np.float32(state["step"]) + np.float32(1.0), dtype=np.float32)
+    return step, float(step)
 
 
 @functools.lru_cache(maxsize=None)
 def _keyword_names(kernel) -> tuple:
-    """The hyperparameters a step kernel takes: its keyword-only arguments but ``work``."""
-    return tuple(n for n, a in inspect.signature(kernel).parameters.items()
-                 if a.kind is inspect.Parameter.KEYWORD_ONLY and n != "work")
+    """The hyperparameters a step kernel takes: its keyword-only arguments."""
+    return tuple(n for n, a in inspect.signature(kernel).parameters.items() if a.kind is inspect.Parameter.KEYWORD_ONLY)
 
 
 def _kernel_args(kernel, group: dict) -> dict:
@@ -129,13 +80,8 @@ def _kernel_args(kernel, group: dict) -> dict:
     args = {n: group[n] for n in names if n in group}
     if "beta1" in names:
         args["beta1"], args["beta2"] = group["betas"]
-    return args
-
-
-def next_step(state: dict) -> tuple[np.ndarray, float]:
-    """torch's ``step_t += 1`` on a float32 0-d tensor, and the Python float it reads back."""
-    step = np.asarray(np.float32(state["step"]) + np.float32(1.0), dtype=np.float32)
-    return step, float(step)
+    # Python numbers, as torch reads them: a NumPy float64 scalar would turn float32 arithmetic into float64
+    return {n: float(v) if isinstance(v, (np.floating, np.integer)) else v for n, v in args.items()}
 
 
 class Optimizer:
@@ -157,7 +103,6 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state: dict = {}
         self.param_groups: list[dict] = []
-        self._work = Workspace()  # scratch arrays the kernels reuse across steps (not part of the state)
         # build every group before keeping any, so a bad group changes nothing
         built: list[dict] = []
         for g in groups:
@@ -230,7 +175,7 @@ class Optimizer:
 
     # A subclass names its step kernel (``_kernel = staticmethod(adam_step)``) and how a
     # parameter's state starts (``_init_state``); the shell reads the kernel's keyword arguments
-    # from the group by name (``betas`` gives beta1 and beta2) and runs it, in blocks when large.
+    # from the group by name (``betas`` gives beta1 and beta2) and runs it.
     _kernel = None
 
     def _init_state(self, param: np.ndarray, group: dict) -> dict:
@@ -239,7 +184,7 @@ class Optimizer:
     def _update(self, p, group: dict) -> None:
         state = self.state.get(p) or self._init_state(p.data, group)
         kw = _kernel_args(self._kernel, group)
-        run_in_blocks(self._kernel, self._target(p), p.grad, state, work=self._work, **kw)
+        self._kernel(self._target(p), p.grad, state, **kw)
         self.state[p] = state
 
     @staticmethod

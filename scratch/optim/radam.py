@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from scratch.optim.adam import update_moments, validate_adam_family
-from scratch.optim.optimizer import Optimizer, Workspace
+from scratch.optim.optimizer import Optimizer
 
 
 def radam_init_state(param):
@@ -29,27 +29,24 @@ def radam_init_state(param):
 
 
 def radam_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-               decoupled_weight_decay=False, maximize=False, work=None):
+               decoupled_weight_decay=False, maximize=False):
     """One RAdam step, in place like torch's: updates ``param`` and the arrays in ``state``
-    (``state["step"]`` is replaced). ``work``: a ``Workspace`` for temporaries."""
-    work = work or Workspace()
+    (``state["step"]`` is replaced)."""
     t = update_moments(param, grad, state, lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay,
-                       decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, work=work)
+                       decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
     bias_correction1 = 1 - beta1 ** t
     bias_correction2 = 1 - beta2 ** t
-    update = np.divide(exp_avg, bias_correction1, out=work.get("update", param))  # m_hat
-    np.multiply(update, lr, out=update)
+    bias_corrected_exp_avg = exp_avg / bias_correction1
     rho_inf = 2 / (1 - beta2) - 1
     rho_t = rho_inf - 2 * t * (beta2 ** t) / bias_correction2
     if rho_t > 5.0:
         rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
         # torch writes scalar / tensor, which it evaluates as reciprocal(tensor) * scalar
-        adaptive_lr = np.add(np.sqrt(exp_avg_sq, out=work.get("adaptive_lr", param)), eps,
-                             out=work.get("adaptive_lr", param))
-        np.multiply(np.divide(1, adaptive_lr, out=adaptive_lr), bias_correction2 ** 0.5, out=adaptive_lr)
-        np.multiply(np.multiply(update, adaptive_lr, out=update), rect, out=update)
-    np.subtract(param, update, out=param)
+        adaptive_lr = 1 / (np.sqrt(exp_avg_sq) + eps) * bias_correction2 ** 0.5
+        param -= bias_corrected_exp_avg * lr * adaptive_lr * rect
+    else:
+        param -= bias_corrected_exp_avg * lr
 
 
 class RAdam(Optimizer):

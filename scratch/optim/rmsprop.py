@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.optim.optimizer import Optimizer, Workspace, add, addcdiv, addcmul, grad_for_step, lerp, next_step
+from scratch.optim.optimizer import Optimizer, lerp_, next_step
 
 
 def rmsprop_init_state(param, momentum=0.0, centered=False):
@@ -31,27 +31,29 @@ def rmsprop_init_state(param, momentum=0.0, centered=False):
 
 
 def rmsprop_step(param, grad, state, *, lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, maximize=False, work=None):
+                 centered=False, maximize=False):
     """One RMSprop step, in place like torch's: updates ``param`` and the arrays in ``state``
-    (``state["step"]`` is replaced). ``work``: a ``Workspace`` for temporaries."""
-    work = work or Workspace()
+    (``state["step"]`` is replaced)."""
     state["step"], _ = next_step(state)
-    g = grad_for_step(param, grad, work, weight_decay, maximize)
-    sq = state["square_avg"]
-    addcmul(np.multiply(sq, alpha, out=sq), g, g, 1 - alpha, out=sq, work=work)
-    avg = work.get("avg", param)
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * param
+    square_avg = state["square_avg"]
+    square_avg *= alpha
+    square_avg += (1 - alpha) * g * g
     if centered:
-        ga = lerp(state["grad_avg"], g, 1 - alpha, out=state["grad_avg"], work=work)
-        np.sqrt(addcmul(sq, ga, ga, -1, out=avg, work=work), out=avg)
+        grad_avg = lerp_(state["grad_avg"], g, 1 - alpha)
+        avg = np.sqrt(square_avg - grad_avg * grad_avg)     # torch: square_avg.addcmul(grad_avg, grad_avg, value=-1)
     else:
-        np.sqrt(sq, out=avg)
-    np.add(avg, eps, out=avg)
+        avg = np.sqrt(square_avg)
+    avg += eps
     if momentum > 0:
         buf = state["momentum_buffer"]
-        addcdiv(np.multiply(buf, momentum, out=buf), g, avg, 1, out=buf, work=work)
-        add(param, buf, -lr, out=param, work=work)
+        buf *= momentum
+        buf += g / avg
+        param -= lr * buf
     else:
-        addcdiv(param, g, avg, -lr, out=param, work=work)
+        param -= lr * g / avg
 
 
 class RMSprop(Optimizer):

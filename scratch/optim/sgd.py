@@ -19,26 +19,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.optim._blocks import run_in_blocks
-from scratch.optim.optimizer import Optimizer, Workspace, add, grad_for_step
+from scratch.optim.optimizer import Optimizer, _kernel_args
 
 
 def sgd_step(param, grad, momentum_buffer=None, *, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
-             nesterov=False, maximize=False, work=None):
+             nesterov=False, maximize=False):
     """One SGD step on one parameter, in place like torch's ``_single_tensor_sgd``: updates ``param``
     and ``momentum_buffer``; returns the buffer (a new array on the first step; None without
-    momentum). ``work``: a ``Workspace`` for temporaries (a fresh one when None)."""
-    work = work or Workspace()
-    g = grad_for_step(param, grad, work, weight_decay, maximize)
+    momentum)."""
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + weight_decay * param
     buf = None
     if momentum != 0:
         if momentum_buffer is None:
-            buf = np.array(g, copy=True)
+            buf = g.copy()
         else:
-            buf = np.multiply(momentum_buffer, momentum, out=momentum_buffer)
-            add(buf, g, 1 - dampening, out=buf, work=work)
-        g = add(g, buf, momentum, out=work.get("grad", grad), work=work) if nesterov else buf
-    add(param, g, -lr, out=param, work=work)
+            buf = momentum_buffer
+            buf *= momentum
+            buf += (1 - dampening) * g
+        g = g + momentum * buf if nesterov else buf
+    param -= lr * g
     return buf
 
 
@@ -77,17 +78,7 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
     def _update(self, p, group):
-        momentum = group["momentum"]
-        hp = dict(lr=group["lr"], momentum=momentum, dampening=group["dampening"],
-                  weight_decay=group["weight_decay"], nesterov=group["nesterov"], maximize=group["maximize"],
-                  work=self._work)
-        old = self.state.get(p, {}).get("momentum_buffer") if momentum != 0 else None
-        if momentum != 0 and old is None:  # the first step creates the buffer: one whole call
-            self.state.setdefault(p, {})["momentum_buffer"] = sgd_step(self._target(p), p.grad, None, **hp)
-        else:  # the buffer (if any) is updated in place, so the step can run in blocks
-            run_in_blocks(_sgd_kernel, self._target(p), p.grad, self.state.get(p, {}), **hp)
-
-
-def _sgd_kernel(param, grad, state, **hp):
-    """``sgd_step`` in the (param, grad, state) form ``run_in_blocks`` calls."""
-    sgd_step(param, grad, state.get("momentum_buffer"), **hp)
+        old = self.state.get(p, {}).get("momentum_buffer")
+        buf = sgd_step(self._target(p), p.grad, old, **_kernel_args(sgd_step, group))
+        if buf is not None:
+            self.state.setdefault(p, {})["momentum_buffer"] = buf
