@@ -128,6 +128,7 @@ class Spec:
     sum_terms: Callable[[Case], dict] | None = None
     error_inputs: tuple = ()           # ErrorInputs beyond the ones every module gets (tests/test_bad_input.py)
     bench: Callable[[], Case] | None = None  # the mid-size case ``bench`` times (reference/specs/bench_data.py)
+    rich_config: dict = field(default_factory=dict)  # optimizers: a config in which every state entry exists
     # optimizers: fused_scalars(config) -> {name: complement} for every scalar that multiplies a
     # product torch rounds once (add's alpha, addcmul's value, lerp's weight): the factor is the
     # config value, or 1 - value when complement ("beta1"/"beta2" name the entries of betas); the

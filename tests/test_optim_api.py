@@ -18,10 +18,9 @@ from reference.specs.optim import SPECS, trajectory_tolerance
 from scratch.nn import Parameter
 from scratch.optim.adam import adam_step, adam_init_state
 
-NAMES = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta"]
-# per optimizer, config used where a test needs every state entry to exist
-RICH = {"SGD": dict(lr=0.1, momentum=0.9), "RMSprop": dict(momentum=0.9, centered=True),
-        "Adam": dict(amsgrad=True), "AdamW": dict(amsgrad=True)}
+# every registry optimizer by class name, and the config in which all its state entries exist
+NAMES = [spec.component.__name__ for spec in SPECS]
+RICH = {spec.component.__name__: spec.rich_config for spec in SPECS}
 
 
 def _pair(values, dtype=np.float64):

@@ -84,24 +84,28 @@ def _default(config: dict, steps: int = 8):
 _COMMON = "1-4 params () to (6, 6), 1-30 steps, grads 1e-8..1e3 with zeros and None steps, groups (lr, weight_decay)"
 
 
-def _spec(name, cls_name, cases, config, draws):
+def _spec(name, cls_name, cases, config, draws, rich=None):
+    """``rich``: the config in which every state entry exists (momentum_buffer, grad_avg,
+    max_exp_avg_sq), where the defaults leave some out."""
     return Spec(name, getattr(sopt, cls_name), getattr(torch.optim, cls_name), f"torch.optim.{cls_name}", cases,
                 kind="optimizer", default=_default(config), step_tolerance=trajectory_tolerance,
-                draws=f"{draws}; {_COMMON}", fused_scalars=_FUSED[name])
+                draws=f"{draws}; {_COMMON}", fused_scalars=_FUSED[name], rich_config=rich or {})
 
 
 SPECS = [
     _spec("sgd", "SGD", OS.sgd_cases, dict(lr=0.1, momentum=0.9),
-          "lr (0 too), momentum 0/0.5/0.9/0.99, dampening 0/0.1/0.5, nesterov, weight_decay, maximize"),
+          "lr (0 too), momentum 0/0.5/0.9/0.99, dampening 0/0.1/0.5, nesterov, weight_decay, maximize",
+          rich=dict(lr=0.1, momentum=0.9)),
     _spec("adagrad", "Adagrad", OS.adagrad_cases, dict(lr=0.1, lr_decay=0.01),
           "lr, lr_decay 0/0.01/0.5, initial_accumulator_value 0/0.1/1, eps 1e-10..1e-1, weight_decay, maximize"),
     _spec("rmsprop", "RMSprop", OS.rmsprop_cases, dict(lr=0.01, momentum=0.9, centered=True),
           "lr, alpha 0..0.99 (0 only uncentered), eps 1e-10..1e-1, momentum 0/0.5/0.9, centered, weight_decay, "
-          "maximize"),
+          "maximize", rich=dict(momentum=0.9, centered=True)),
     _spec("adam", "Adam", OS.adam_cases, dict(lr=0.01, amsgrad=True),
-          "lr, betas (beta1 0..0.99, beta2 0.5..0.999), eps 1e-10..1e-1, L2 weight_decay, amsgrad, maximize"),
+          "lr, betas (beta1 0..0.99, beta2 0.5..0.999), eps 1e-10..1e-1, L2 weight_decay, amsgrad, maximize",
+          rich=dict(amsgrad=True)),
     _spec("adamw", "AdamW", OS.adamw_cases, dict(lr=0.01, weight_decay=0.1),
-          "lr, betas, eps 1e-10..1e-1, decoupled weight_decay 0/1e-2/0.1, amsgrad, maximize"),
+          "lr, betas, eps 1e-10..1e-1, decoupled weight_decay 0/1e-2/0.1, amsgrad, maximize", rich=dict(amsgrad=True)),
     _spec("adamax", "Adamax", OS.adamax_cases, dict(lr=0.01),
           "lr, betas, eps 1e-10..1e-1, weight_decay, maximize"),
     _spec("nadam", "NAdam", OS.nadam_cases, dict(lr=0.01, momentum_decay=0.004),
