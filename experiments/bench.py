@@ -79,7 +79,27 @@ def gemm_peak(dtype: str, n: int) -> float:
 
 def run(ctx) -> Result:
     with single_threaded(THREADS):
-        return _run(ctx)
+        result = _run(ctx)
+    threads = pd.DataFrame(_thread_rows(ctx, 3 if ctx.quick else 9))
+    result.tables["threads"] = ("The float32 MLP step at 1 and 2 threads (the same count on both sides)", threads)
+    result.findings.append("float32 MLP step by threads: " + ", ".join(
+        f"{int(r.threads)} thread{'s' if r.threads > 1 else ''} batch {int(r.batch)}: {r.ratio:.2f}x"
+        for r in threads.itertuples()))
+    return result
+
+
+def _thread_rows(ctx, repeats) -> list[dict]:
+    """The goal's rows (float32 MLP step, batch 128 and 1024) at 1 and 2 threads for NumPy's BLAS
+    and torch alike: a ratio that only held single-threaded would not be an honest speed."""
+    rows = []
+    for threads in (1, 2):
+        with single_threaded(threads):
+            for batch in [128] if ctx.quick else [128, 1024]:
+                s, t = BC.mlp_step_pair("float32", batch, "cpu", seed=ctx.seed)
+                m = interleaved({"scratch": s, "torch": t}, repeats=repeats)
+                rows.append(dict(threads=threads, batch=batch, scratch_ms=1e3 * m["scratch"],
+                                 torch_ms=1e3 * m["torch"], ratio=m["scratch"] / m["torch"]))
+    return rows
 
 
 def _run(ctx) -> Result:
