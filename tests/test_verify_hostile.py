@@ -18,6 +18,7 @@ import pytest
 
 from reference import verify
 from reference.guard import CaseTimeout, time_limit
+from tests.test_verify import _run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,12 +75,6 @@ def cand(tmp_path_factory):
     path = tmp_path_factory.mktemp("hostile") / "hostile.py"
     path.write_text(CANDIDATES)
     return path
-
-
-def _run(capsys, *argv):
-    code = verify.main([str(a) for a in argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_the_readme_relu_still_passes(cand, capsys):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.optim.optimizer import Optimizer, lerp_, next_step
+from scratch.optim.optimizer import Optimizer, decayed_grad, lerp_, next_step
 
 
 def adam_init_state(param, amsgrad=False):
@@ -32,12 +32,8 @@ def update_moments(param, grad, state, *, lr, beta1, beta2, weight_decay, decoup
     """The part Adam, AdamW and RAdam share, in torch's order; updates ``param`` (decoupled decay)
     and ``state`` in place, returns the step count t."""
     state["step"], t = next_step(state)
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param *= 1 - lr * weight_decay
-        else:
-            g = g + weight_decay * param
+    g = decayed_grad(param, grad, lr=lr, weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay,
+                     maximize=maximize)
     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
     lerp_(exp_avg, g, 1 - beta1)                  # m = beta1 * m + (1 - beta1) * g
     exp_avg_sq *= beta2

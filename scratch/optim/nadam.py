@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from scratch.optim.adam import validate_adam_family
-from scratch.optim.optimizer import Optimizer, lerp_, next_step
+from scratch.optim.optimizer import Optimizer, decayed_grad, lerp_, next_step
 
 
 def nadam_init_state(param):
@@ -33,12 +33,8 @@ def nadam_step(param, grad, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weig
     (``step`` and ``mu_product`` are replaced)."""
     state["step"], t = next_step(state)
     bias_correction2 = 1 - beta2 ** t
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param *= 1 - lr * weight_decay
-        else:
-            g = g + weight_decay * param
+    g = decayed_grad(param, grad, lr=lr, weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay,
+                     maximize=maximize)
     mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * momentum_decay)))
     mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * momentum_decay)))
     mp = np.asarray(state["mu_product"])  # float32 like torch's, in its own dtype after a load_state_dict

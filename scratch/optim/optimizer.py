@@ -63,6 +63,18 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
     return start
 
 
+def decayed_grad(param, grad, *, lr, weight_decay, decoupled_weight_decay, maximize):
+    """Adam-family weight decay, in torch's order: g = -grad when maximizing; decoupled (AdamW):
+    p *= 1 - lr * weight_decay, in place; else L2: g = g + weight_decay * p. Returns g."""
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * param
+    return g
+
+
 def next_step(state: dict) -> tuple[np.ndarray, float]:
     """torch's ``step_t += 1`` on a float32 0-d tensor, and the Python float it reads back."""
     step = np.asarray(np.float32(state["step"]) + np.float32(1.0), dtype=np.float32)
