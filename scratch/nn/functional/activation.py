@@ -2,7 +2,7 @@
 
 Every ``*_backward(grad_output, ...)`` returns dL/dx given dL/dy = g, and takes what torch's
 derivative formula takes (x, or the output y where the derivative is written in y).
-Values at kinks follow torch's autograd (``../shared/reference/torch-semantics.md`` A9):
+Values at kinks follow torch's autograd (the registry's kink cases check each one):
 relu'(0) = 0, leaky_relu'(0) = slope, prelu'(0) = a, elu'(0) = alpha.
 
 Piecewise functions use ``np.where`` with torch's own condition, so NaN and inf go where torch
