@@ -126,6 +126,9 @@ class Spec:
     # sum_terms(case) -> {quantity: n} (e.g. Linear's output: in_features + 1). Their allowance
     # includes the a-priori rounding bound of any summation order (``reference.engine.sum_bounds``)
     sum_terms: Callable[[Case], dict] | None = None
+    # the sign of the inputs in that bound's run on absolute values, chosen so every term of each
+    # sum counts: PReLU sums its weight gradient over x <= 0, so it runs on -|x|
+    sum_input_sign: float = 1.0
     error_inputs: tuple = ()           # ErrorInputs beyond the ones every module gets (tests/test_bad_input.py)
     bench: Callable[[], Case] | None = None  # the mid-size case ``bench`` times (reference/specs/bench_data.py)
     rich_config: dict = field(default_factory=dict)  # optimizers: a config in which every state entry exists

@@ -106,3 +106,16 @@ def test_one_part_in_1e4_is_caught_in_float32(candidate, quantity):
     for case in CASES:
         assert not [r for r in run_case(LINEAR, case, "float32") if not r.passed]
         assert _failed(run_case(LINEAR, case, "float32", candidate=candidate), quantity), case.as_code()
+
+
+def test_prelu_weight_gradient_bound_counts_every_term():
+    """PReLU sums x * g over x <= 0: on |x| that sum is empty (bound 0), on -|x| every term counts."""
+    from reference.compare import Key
+    from reference.engine.measure import sum_bounds
+    from reference.engine.modules import trace_twin
+
+    spec = get_spec("prelu")
+    case = spec.default_case()
+    with_sign = sum_bounds(trace_twin, spec, case, "float32", "cpu")[Key(1, "grad", "weight")]
+    on_abs = sum_bounds(trace_twin, dataclasses.replace(spec, sum_input_sign=1.0), case, "float32", "cpu")
+    assert np.all(with_sign > 0) and not np.any(on_abs[Key(1, "grad", "weight")])

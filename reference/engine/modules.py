@@ -51,7 +51,7 @@ def trace_twin(spec: Spec, case: Case, dtype: str, device: str = "cpu", perturb:
     for i, (mode, x) in enumerate(zip(spec.calls, case.inputs)):
         call = i + 1
         twin.train(mode == "train")
-        xt = to_torch(p(x), dtype, device, requires_grad=True)
+        xt = to_torch(p(x) * (spec.sum_input_sign if absolute else 1.0), dtype, device, requires_grad=True)
         tr.sync.append(spec.sync_twin(twin, xt, (case.seed + i) % 2**63) if spec.sync_twin else None)
         with spec.expected_warnings():
             yt = twin(xt.clone())  # clone: an inplace twin must not write into the leaf

@@ -35,6 +35,13 @@ def inject_dropout_mask(candidate, mask):
         candidate.inject_mask(mask)
 
 
+def prelu_sum_terms(case) -> dict:
+    """PReLU's weight gradient sums x * g over every element of a channel (those with x <= 0),
+    over every call so far; run on -|x| every element counts, which bounds the masked sum."""
+    channels = case.config.get("num_parameters", 1)
+    return {"grad:weight": sum(int(np.size(x) // channels) for x in case.inputs) + len(case.inputs)}
+
+
 def _rows(x) -> int:
     return int(np.prod(np.shape(x)[:-1]))
 
@@ -105,6 +112,7 @@ SPECS = [
     _act("leaky_relu", snn.LeakyReLU, nn.LeakyReLU, S.leaky_relu_cases, kinks=(0.0,),
          draws="negative_slope (0, 0.01, 1, negative), inplace; kinks at 0"),
     _act("prelu", snn.PReLU, nn.PReLU, S.prelu_cases, kinks=(0.0,), tags=frozenset({PARAMS, FIXED_INIT}),
+         sum_terms=prelu_sum_terms, sum_input_sign=-1.0,
          default_config=dict(num_parameters=3),
          error_inputs=(ErrorInput(dict(num_parameters=4), np.ones((2, 3), _F32), ValueError,
                                   "expected 4 channels in dim 1"),), bench=B.activations(num_parameters=256),
