@@ -138,6 +138,9 @@ class Spec:
     # engine adds the effect of one more rounding of those products to the measured rounding
     # (``reference.engine.fused``)
     fused_scalars: Callable[[dict], dict] | None = None
+    # optimizers: fused_states(config) -> {state name: the group's decay of it} for a state whose
+    # fused product cancels (RMSprop's centered variance): the engine moves that state instead
+    fused_states: Callable[[dict], dict] | None = None
 
     @contextlib.contextmanager
     def expected_warnings(self):

@@ -55,3 +55,33 @@ def test_one_part_in_a_million_in_lr_still_fails_in_float64():
             super()._update(p, dict(group, lr=group["lr"] * (1 + 1e-6)))
     assert all(r.passed for r in run_case(spec, case, "float64"))
     assert not all(r.passed for r in run_case(spec, case, "float64", candidate=Off))
+
+
+# centered RMSprop under a constant gradient (lr 0, so g = grad + 0.01 p never changes): the
+# variance square_avg - grad_avg^2 = (1 - a^t) a^t g^2 falls to ~2^-30 of square_avg by step 30,
+# below float32's rounding of square_avg from step ~24 (the thorough profile drew this case)
+CONSTANT_GRADIENT = Case(config=dict(lr=0.0, alpha=0.5, eps=1e-10, weight_decay=0.01, momentum=0.9, centered=True),
+                         inputs=[np.array([0.5, -1.25, 2.0, 1e-3])],
+                         steps=[[np.array([1e-9, -2e-9, 3e-9, 1.5e-9])]] * 30)
+
+
+def test_centered_variance_cancelling_passes_with_the_moved_state_and_fails_without():
+    spec = get_spec("rmsprop")
+    for dtype in ("float64", "float32"):
+        assert all(r.passed for r in run_case(spec, CONSTANT_GRADIENT, dtype)), dtype
+    unmeasured = dataclasses.replace(spec, fused_states=None)
+    assert _value_mismatches(run_case(unmeasured, CONSTANT_GRADIENT, "float64"))
+
+
+def _value_mismatches(records) -> list:
+    return [r for r in records if not r.passed and r.kind in ("param", "state")]
+
+
+def test_centered_variance_allowance_still_catches_a_wrong_eps():
+    spec = get_spec("rmsprop")
+
+    class WrongEps(spec.component):  # eps read as sqrt(eps): 1e-5 where torch adds 1e-10
+        def _update(self, p, group):
+            super()._update(p, dict(group, eps=group["eps"] ** 0.5))
+    for dtype in ("float64", "float32"):
+        assert _value_mismatches(run_case(spec, CONSTANT_GRADIENT, dtype, candidate=WrongEps)), dtype

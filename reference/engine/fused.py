@@ -17,12 +17,17 @@ Each run's gap to float64 counts as rounding, with the same factor K; ``spec.fus
 the scalars. Where torch's float32 result, or one of the moved runs, is NaN and the float64 run on
 the same data is not (RMSprop's centered variance, square_avg - grad_avg^2, cancelled below zero by
 rounding: under a constant gradient it is ~2^-t of square_avg), rounding decides whether the element
-is defined at all, and its value from then on is rounding's choice: the noise there is infinite. Not
-covered: the step or two before that, where scratch's extra rounding can make the variance exactly 0
-(a step of lr * g / eps) while torch's stays positive (alpha 0.5, 30 identical gradients: 2 steps of
-30 fail). Products with a constant factor are covered through their operands: Adagrad's ``addcmul(g,
-g, value=1)`` cannot cancel (sum, g*g >= 0), RMSprop's ``square_avg.addcmul(grad_avg, grad_avg,
-value=-1)`` cancels as the variance does, which moving 1 - alpha reaches.
+is defined at all, and its value from then on is rounding's choice: the noise there is infinite.
+Products with a constant factor are covered through their operands: Adagrad's ``addcmul(g, g,
+value=1)`` cannot cancel (sum, g*g >= 0). RMSprop's centered ``square_avg.addcmul(grad_avg,
+grad_avg, value=-1)`` cancels as the variance does, and moving 1 - alpha cannot reach that: it moves
+square_avg and grad_avg^2 together (under a constant gradient the variance stays (1 - a^t) a^t g^2).
+The extra rounding of grad_avg^2 (at most u * grad_avg^2 <= u * square_avg) is a move of the state
+itself: ``spec.fused_states`` names such states, and four more runs *in the run's dtype* move the
+state before every step by u * |state| / decay (at least one ulp; the step multiplies it by the
+decay) down, up and alternately, their gap to the unmoved run counting as rounding with factor K.
+Under a constant gradient with alpha 0.5 the variance falls below one ulp of square_avg by step ~24
+in float32: the moved runs then reach a variance of 0 or NaN, as scratch's unfused one does.
 """
 
 from __future__ import annotations
@@ -45,17 +50,22 @@ def measure_fused(trace, groups, spec: Spec, case: Case, dtype: str, device: str
     ref, noise_of = measure(trace, spec, case, dtype, device)
     if spec.fused_scalars is None:
         return ref, noise_of
+    states = spec.fused_states(case.config) if spec.fused_states else {}
     with strict_precision():
         same = trace(spec, case, "float64", device, round_to="float32")
         pairs = [(trace(spec, case, "float32", device, before_step=move), same)
                  for name, complement in spec.fused_scalars(case.config).items()
                  for move in _moves(spec, case, groups, name, complement)]
+        own = [(trace(spec, case, dtype, device, before_step=move), ref)
+               for name, decay in states.items() for move in _state_moves(name, decay, dtype)]
 
     def noise(key):
         out = np.maximum(noise_of(key), rounding_noise(key, pairs, dtype))
+        if own:
+            out = np.maximum(out, rounding_noise(key, own, "float32"))  # already in the dtype's units
         if dtype == "float32" and key in same.values:  # a NaN of torch's float32 rounding, not of the data
             nan32 = np.isnan(ref.values[key])
-            for t32, _ in pairs:
+            for t32, _ in pairs + own:
                 nan32 = nan32 | np.isnan(t32.values.get(key, 0.0))
             made = nan32 & ~np.isnan(same.values[key])
             out = np.where(made, np.inf, out) if made.any() else out
@@ -76,6 +86,25 @@ def _moves(spec: Spec, case: Case, groups, name: str, complement: bool) -> list:
         return before_step
     return [pattern(lambda t, lo, hi: lo), pattern(lambda t, lo, hi: hi),
             pattern(lambda t, lo, hi: hi if t % 2 else lo), pattern(lambda t, lo, hi: lo if t % 2 else hi)]
+
+
+def _state_moves(name: str, decay: str, dtype: str) -> list:
+    """``before_step`` functions that move the state ``name`` of every parameter by
+    max(u * |state| / group[decay], one ulp): down, up, and alternately up and down."""
+    u = float(np.finfo(np.float32 if dtype == "float32" else np.float64).eps) / 2
+
+    def pattern(sign_at):
+        def before_step(opt, t):
+            for group in opt.param_groups:
+                for p in group["params"]:
+                    state = opt.state.get(p, {})
+                    if name in state:
+                        s = state[name]
+                        ulp = torch.nextafter(s.abs(), torch.full_like(s, np.inf)) - s.abs()
+                        s.add_(sign_at(t) * torch.maximum(s.abs() * u / max(group[decay], u), ulp))
+        return before_step
+    return [pattern(lambda t: -1.0), pattern(lambda t: 1.0),
+            pattern(lambda t: 1.0 if t % 2 else -1.0), pattern(lambda t: -1.0 if t % 2 else 1.0)]
 
 
 def _group_values_of(spec: Spec, case: Case, groups, key: str) -> list:

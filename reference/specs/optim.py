@@ -70,6 +70,10 @@ _FUSED = {"sgd": _fused(("lr",), ("dampening",), nesterov=True), "adagrad": _fus
           "adamax": _fused((), ("beta1",)), "nadam": _fused((), _ADAM), "radam": _fused((), _ADAM),
           "adadelta": _fused(("lr",), ("rho",))}
 
+# states whose fused product cancels (reference.engine.fused): RMSprop's centered variance
+# square_avg - grad_avg^2, computed in torch by one addcmul
+_CANCELLING = {"rmsprop": lambda config: {"square_avg": "alpha"} if config.get("centered") else {}}
+
 
 def _default(config: dict, steps: int = 8):
     """Two parameters (a matrix and a vector) and a few steps; the vector has no grad at step 2."""
@@ -89,7 +93,8 @@ def _spec(name, cls_name, cases, config, draws, rich=None):
     max_exp_avg_sq), where the defaults leave some out."""
     return Spec(name, getattr(sopt, cls_name), getattr(torch.optim, cls_name), f"torch.optim.{cls_name}", cases,
                 kind="optimizer", default=_default(config), step_tolerance=trajectory_tolerance,
-                draws=f"{draws}; {_COMMON}", fused_scalars=_FUSED[name], rich_config=rich or {})
+                draws=f"{draws}; {_COMMON}", fused_scalars=_FUSED[name], rich_config=rich or {},
+                fused_states=_CANCELLING.get(name))
 
 
 SPECS = [

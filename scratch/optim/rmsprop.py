@@ -43,7 +43,9 @@ def rmsprop_step(param, grad, state, *, lr, alpha=0.99, eps=1e-8, weight_decay=0
     square_avg += (1 - alpha) * g * g
     if centered:
         grad_avg = lerp_(state["grad_avg"], g, 1 - alpha)
-        avg = np.sqrt(square_avg - grad_avg * grad_avg)     # torch: square_avg.addcmul(grad_avg, grad_avg, value=-1)
+        variance = square_avg - grad_avg * grad_avg         # torch: square_avg.addcmul(grad_avg, grad_avg, value=-1)
+        with np.errstate(invalid="ignore"):                 # rounded below 0: NaN, as torch's sqrt gives
+            avg = np.sqrt(variance)
     else:
         avg = np.sqrt(square_avg)
     avg += eps
