@@ -129,6 +129,9 @@ class Spec:
     # the sign of the inputs in that bound's run on absolute values, chosen so every term of each
     # sum counts: PReLU sums its weight gradient over x <= 0, so it runs on -|x|
     sum_input_sign: float = 1.0
+    # a composition: bound the sums of every nn.Linear inside the twin locally
+    # (``reference.engine.local_bounds``)
+    local_sums: bool = False
     error_inputs: tuple = ()           # ErrorInputs beyond the ones every module gets (tests/test_bad_input.py)
     bench: Callable[[], Case] | None = None  # the mid-size case ``bench`` times (reference/specs/bench_data.py)
     rich_config: dict = field(default_factory=dict)  # optimizers: a config in which every state entry exists

@@ -24,6 +24,7 @@ import torch
 
 from reference.compare import Key, Record, compare, failed_record
 from reference.convert import cast, np_dtype, strict_precision, to_numpy, to_torch, torch_dtype
+from reference.engine.local_bounds import local_sum_bounds
 from reference.engine.measure import EXACT, CandidateError, Guard, Trace, measure, twin_data
 from reference.spec import FIXED_INIT, Case, Spec
 
@@ -32,13 +33,17 @@ ERROR_QUANTITIES = ("construct", "named_parameters", "named_buffers", "set buffe
 
 
 def trace_twin(spec: Spec, case: Case, dtype: str, device: str = "cpu", perturb: int = 0,
-               round_to: str | None = None, absolute: bool = False) -> Trace:
+               round_to: str | None = None, absolute: bool = False, instrument=None) -> Trace:
     """Run the torch twin on ``case`` and record everything it produces. ``perturb``,
-    ``round_to`` and ``absolute`` change the data it is given (``measure.twin_data``)."""
+    ``round_to`` and ``absolute`` change the data it is given (``measure.twin_data``);
+    ``instrument`` = (attach(twin), on_call(call, values)) reads more off the run."""
     tr = Trace()
     rng = np.random.default_rng(case.seed)
     p = twin_data(perturb, round_to, absolute)
     twin = spec.twin(**case.config).to(device=device, dtype=torch_dtype(dtype))
+    attach, on_call = instrument or (None, None)
+    if attach:
+        attach(twin)
     for name, tp in twin.named_parameters():
         tr.init_params[name] = to_numpy(tp).copy()
         value = case.params.get(name)
@@ -65,6 +70,8 @@ def trace_twin(spec: Spec, case: Case, dtype: str, device: str = "cpu", perturb:
             tr.values[Key(call, "grad", name)] = grad
         for name, tb in twin.named_buffers():
             tr.values[Key(call, "buffer", name)] = to_numpy(tb).copy()
+        if on_call:
+            on_call(call, tr.values)
     return tr
 
 
@@ -85,6 +92,11 @@ def _set_buffer(module, dotted: str, value) -> None:
 def run_module_case(spec: Spec, case: Case, dtype: str = "float64", device: str = "cpu", candidate=None) -> list[Record]:
     """The module engine (see the module docstring)."""
     ref, noise_of = measure(trace_twin, spec, case, dtype, device)
+    if spec.local_sums:
+        with strict_precision():
+            local = local_sum_bounds(trace_twin, spec, case, dtype, device)
+        measured = noise_of
+        noise_of = lambda key: np.maximum(measured(key), local.get(key, 0.0))  # noqa: E731
     records: list[Record] = []
     replay = _Replay(spec, case, dtype, device, ref, noise_of, records)
     with strict_precision():

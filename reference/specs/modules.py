@@ -131,6 +131,6 @@ SPECS = [
          S.sequential_cases, build=lambda **cfg: twins.mlp(snn, **cfg),
          default_config=dict(in_features=3, hidden=5, out_features=2),
          bench=B.activations(in_features=256, hidden=256, out_features=10),
-         tags=frozenset({PARAMS, BUFFERS, TRAIN_EVAL}),
+         tags=frozenset({PARAMS, BUFFERS, TRAIN_EVAL}), local_sums=True,
          draws="in 1..16, hidden 1..16, out 1..8, activation ReLU/Tanh/Sigmoid/ELU, batch_norm"),
 ]
