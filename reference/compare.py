@@ -156,6 +156,12 @@ def compare(kind: str, got, expected, tol: Tolerance, noise=0.0, array_only: boo
     return rec
 
 
+def not_compared(kind: str, note: str, **context) -> Record:
+    """A quantity the candidate does not expose (lenient runs): listed, not failed."""
+    return Record(kind="not compared", name=":".join(filter(None, (kind, context.pop("name", "")))), note=note,
+                  passed=True, **context)
+
+
 def failed_record(kind: str, note: str, **context) -> Record:
     """A record for something that could not be compared (an exception, a missing attribute)."""
     return Record(kind=kind, passed=False, margin=np.inf, note=note, **context)

@@ -83,13 +83,13 @@ def abort_record(spec, err: BaseException, dtype: str, device: str):
     return failed_record(kind or "case", note, step=step, mode=mode, component=spec.name, dtype=dtype, device=device)
 
 
-def run_guarded(spec, case, dtype, device, candidate, timeout) -> tuple[list, bool]:
+def run_guarded(spec, case, dtype, device, candidate, timeout, lenient: bool = False) -> tuple[list, bool]:
     """run_case under the time limit -> (records, aborted). A BaseException escaping it (the
     engines guard the candidate's calls with ``except Exception``) is the candidate's failure,
     never the verifier's exit."""
     try:
         with time_limit(timeout):
-            return run_case(spec, case, dtype, device, candidate), False
+            return run_case(spec, case, dtype, device, candidate, lenient=lenient), False
     except Exception:
         raise
     except BaseException as e:

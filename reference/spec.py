@@ -144,6 +144,11 @@ class Spec:
     # optimizers: fused_states(config) -> {state name: the group's decay of it} for a state whose
     # fused product cancels (RMSprop's centered variance): the engine moves that state instead
     fused_states: Callable[[dict], dict] | None = None
+    # course forms: style name -> form(module, function) -> reference.styles.Adapted
+    styles: dict = field(default_factory=dict)
+    # known variants (reference.variants.Variant): conventions and bugs a failing candidate is
+    # tried against, each a drop-in replacement for ``twin``
+    variants: tuple = ()
 
     @contextlib.contextmanager
     def expected_warnings(self):

@@ -1,13 +1,18 @@
 """python -m reference.verify KIND CANDIDATE: does your NumPy component match PyTorch?
 
-    python -m reference.verify KIND CANDIDATE [--examples N] [--dtype float64|float32]
+    python -m reference.verify KIND CANDIDATE [--style cs231n] [--fix NAME=VALUE ...]
+                               [--accept VARIANT] [--examples N] [--dtype float64|float32]
                                [--device cpu|cuda] [--seed S] [--report FILE.csv|.md|.html]
                                [--timeout SECONDS]
     python -m reference.verify --list
 
 KIND is a registry name (linear, batch_norm1d, cross_entropy, adam, step_lr, ...).
-CANDIDATE is ``path/to/file.py:ClassName`` or ``package.module:ClassName``: a class
-that follows the candidate protocol of its kind (README, "The candidate protocol").
+CANDIDATE is ``path/to/file.py:Name`` or ``package.module:Name``: a class that follows
+the candidate protocol of its kind (README, "The candidate protocol"), or with
+``--style cs231n`` a course function (affine_forward, svm_loss, adam, ...).
+Options the candidate cannot take are pinned to torch's defaults (``--fix`` pins more)
+and listed as not checked. On a mismatch the known variants of the kind are tried
+(``Matches known variant: NAME``); ``--accept NAME`` checks against that variant.
 The kind's registry strategy (the one the project's own suite uses) draws cases;
 each runs through the comparison engine with the candidate in place of scratch's
 class. On a mismatch hypothesis shrinks the case; the minimal one is printed with
@@ -22,8 +27,6 @@ Exit status: 0 every case matches; 1 a mismatch (or the candidate raised or hung
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import math
 import sys
 import time
@@ -34,31 +37,21 @@ import pandas as pd
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 
+from reference.candidates import PROTOCOL, Prepared, UsageError, check_protocol, load_object, prepare  # noqa: F401
 from reference.compare import describe_failure, to_frame
 from reference.convert import check_device
+from reference.diagnose import diagnose, failing_quantities
 from reference.engine import repro_snippet
 from reference.fileio import hypothesis_storage_in_user_cache, write_atomic
 from reference.guard import CaseTimeout, exc_line, run_guarded, time_limit  # noqa: F401 (CaseTimeout: API)
-from reference.registry import REGISTRY, get_spec
-from reference.spec import BUFFERS, STOCHASTIC
+from reference.registry import REGISTRY
+from reference.scope import parse_fix, pin, scoped_cases
 
 # a run of the default examples stays well under 20 s on 2 cores for every kind
 DEFAULT_EXAMPLES = {"module": 30, "loss": 40, "optimizer": 40, "scheduler": 15, "init": 10}
 # seconds one case may take (a default case takes well under 1 s); past it the candidate fails
 DEFAULT_TIMEOUT = 60.0
-
-# what each kind's candidate must provide (attributes of the class)
-PROTOCOL = {
-    "module": ("forward", "backward", "named_parameters", "train", "eval"),
-    "loss": ("forward", "backward"),
-    "optimizer": ("step", "zero_grad"),
-    "scheduler": ("step", "get_last_lr"),
-    "init": (),
-}
-
-
-class UsageError(Exception):
-    """A problem with the command line or the candidate's shape: exit status 2."""
+load_candidate = load_object  # the class (or function) a CANDIDATE reference names
 
 
 class _Aborted(BaseException):
@@ -69,52 +62,6 @@ class _Aborted(BaseException):
 def _check_timeout(timeout) -> None:
     if timeout is not None and not (isinstance(timeout, (int, float)) and 0 < timeout < math.inf):
         raise UsageError(f"--timeout: expected a positive number of seconds, got {timeout!r}")
-
-
-def load_candidate(ref: str):
-    """``path/to/file.py:ClassName`` or ``package.module:ClassName`` -> the class."""
-    if ":" not in ref:
-        raise UsageError(f"CANDIDATE: expected 'path/to/file.py:ClassName' or 'package.module:ClassName', got {ref!r}")
-    where, _, name = ref.rpartition(":")
-    if where.endswith(".py") or "/" in where or "\\" in where:
-        path = Path(where)
-        if not path.is_file():
-            raise UsageError(f"CANDIDATE: file not found: {path}")
-        mod_spec = importlib.util.spec_from_file_location(f"_candidate_{path.stem}", path)
-        module = importlib.util.module_from_spec(mod_spec)
-        sys.modules[mod_spec.name] = module  # dataclasses and pickling look their module up
-        dont_write, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ beside the file
-        try:
-            mod_spec.loader.exec_module(module)
-        except BaseException as e:  # a syntax error, a crash or sys.exit() at import: the file, not a pass
-            raise UsageError(f"CANDIDATE: {path} failed to import: {exc_line(e)}") from None
-        finally:
-            sys.dont_write_bytecode = dont_write
-    else:
-        try:
-            module = importlib.import_module(where)
-        except ImportError as e:
-            raise UsageError(f"CANDIDATE: cannot import module {where!r}: {e}") from None
-        except BaseException as e:
-            raise UsageError(f"CANDIDATE: module {where!r} failed to import: {exc_line(e)}") from None
-    if not hasattr(module, name):
-        raise UsageError(f"CANDIDATE: {where} has no attribute {name!r}")
-    return getattr(module, name)
-
-
-def check_protocol(spec, cls) -> None:
-    """Raise UsageError naming every method or attribute the kind's protocol needs and ``cls`` lacks."""
-    if not callable(cls):
-        raise UsageError(f"CANDIDATE: {cls!r} is not a class or callable")
-    needed = list(PROTOCOL[spec.kind])
-    if spec.kind == "module" and BUFFERS in spec.tags:
-        needed.append("named_buffers")
-    if spec.kind == "module" and STOCHASTIC in spec.tags:
-        needed.append("inject_mask")
-    missing = [n for n in needed if not hasattr(cls, n)]
-    if missing:
-        raise UsageError(f"CANDIDATE: {getattr(cls, '__name__', cls)} does not follow the {spec.kind} protocol: "
-                         f"missing {', '.join(missing)} (see README, 'The candidate protocol')")
 
 
 def checks_table(records) -> pd.DataFrame:
@@ -130,20 +77,42 @@ def checks_table(records) -> pd.DataFrame:
 
 def verify(kind: str, candidate, examples: int | None = None, dtype: str = "float64", device: str = "cpu",
            seed: int = 0, candidate_ref: str | None = None, shrink: bool = True,
-           timeout: float | None = DEFAULT_TIMEOUT) -> dict:
-    """Run the kind's strategy with ``candidate``; return records, the minimal failure (if any) and timing.
-    ``shrink=False`` reports the first failing case as drawn (faster: shrinking a long
-    optimizer trajectory takes seconds). ``timeout``: seconds per case (None: no limit); a case
-    that runs longer, or raises SystemExit, KeyboardInterrupt, ..., ends the run with
-    ``aborted=True`` and that case."""
+           timeout: float | None = DEFAULT_TIMEOUT, style: str | None = None, fix: dict | None = None,
+           accept: str | None = None) -> dict:
+    """Run the kind's strategy with ``candidate`` (a class; with ``style`` a course function),
+    scoped to what it can express; return records, the minimal failure (if any), the known
+    variants it matches, what was not checked, and timing. ``shrink=False`` reports the first
+    failing case as drawn. ``timeout``: seconds per case (None: no limit); a case that runs
+    longer, or raises SystemExit, KeyboardInterrupt, ..., ends the run with ``aborted=True``."""
     _check_timeout(timeout)
-    spec = get_spec(kind)
-    check_protocol(spec, candidate)
-    n = examples or DEFAULT_EXAMPLES[spec.kind]
+    prep = prepare(kind, candidate, style, fix, accept, candidate_ref)
+    n = examples or DEFAULT_EXAMPLES[prep.spec.kind]
+    start = time.perf_counter()
+    if prep.check is not None:  # a check of its own (a course dropout draws its own mask)
+        records, meaning = prep.check(examples=n, seed=seed, dtype=dtype, device=device)
+        return dict(spec=prep.spec, records=records, seconds=time.perf_counter() - start, examples=n,
+                    not_checked=prep.scope.notes(), meaning=meaning,
+                    **({"failed_records": [r for r in records if not r.passed]} if not all(r.passed for r in records)
+                       else {}))
+    seen, failure = _run_cases(prep, n, dtype, device, seed, shrink, timeout)
+    if failure and prep.spec.kind in ("optimizer", "scheduler") and not failure.get("aborted"):
+        _truncate_trajectory(prep, failure, dtype, device, timeout)
+    out = dict(spec=prep.spec, records=seen, seconds=time.perf_counter() - start, examples=n,
+               not_checked=prep.scope.notes(), accepted=prep.accepted, **failure)
+    if failure:
+        out["repro"] = repro_snippet(prep.spec, failure["case"], dtype, device, candidate_ref,
+                                     prep.candidate_code or None, prep.spec_code or None)
+        if not failure.get("aborted") and not prep.accepted:
+            out["variants"] = diagnose(prep, failure["case"], dtype, device, timeout)
+    return out
+
+
+def _run_cases(prep: Prepared, n: int, dtype, device, seed, shrink, timeout) -> tuple[list, dict]:
+    """The generated cases, then the default one (if the scope takes it): (records, failure)."""
     seen, failure = [], {}
 
     def run(case):
-        records, aborted = run_guarded(spec, case, dtype, device, candidate, timeout)
+        records, aborted = run_guarded(prep.spec, case, dtype, device, prep.candidate, timeout, lenient=True)
         seen.extend(records)
         bad = [r for r in records if not r.passed]
         if aborted:
@@ -153,29 +122,25 @@ def verify(kind: str, candidate, examples: int | None = None, dtype: str = "floa
             failure.update(case=case, failed_records=bad)  # the last failing run is hypothesis's minimal case
             raise AssertionError(describe_failure(bad[0]))
 
-    start = time.perf_counter()
     try:
-        prop = given(spec.cases(n_calls=len(spec.calls)))(run)
+        prop = given(scoped_cases(prep.spec, prep.scope))(run)
         prop = settings(max_examples=n, database=None, deadline=None, derandomize=False, print_blob=False,
                         phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
                         suppress_health_check=list(HealthCheck))(prop)
         hypothesis_seed(seed)(prop)()
-        run(spec.default_case())  # after the generated ones: a generated failure gets shrunk
+        default = pin(prep.spec.default_case(), prep.scope.pins)
+        if prep.scope.accepts is None or prep.scope.accepts(default):
+            run(default)  # after the generated ones: a generated failure gets shrunk
     except (AssertionError, _Aborted):
         pass
     except Exception as e:  # hypothesis reports flaky or erroring candidates this way
         if not failure:
             raise
         failure.setdefault("note", f"{type(e).__name__}: {e}")
-    if failure and spec.kind in ("optimizer", "scheduler") and not failure.get("aborted"):
-        _truncate_trajectory(spec, failure, dtype, device, candidate, timeout)
-    out = dict(spec=spec, records=seen, seconds=time.perf_counter() - start, examples=n, **failure)
-    if failure:
-        out["repro"] = repro_snippet(spec, failure["case"], dtype, device, candidate_ref)
-    return out
+    return seen, failure
 
 
-def _truncate_trajectory(spec, failure: dict, dtype, device, candidate, timeout) -> None:
+def _truncate_trajectory(prep: Prepared, failure: dict, dtype, device, timeout) -> None:
     """A trajectory is the same up to its first failing step, so the steps after it are noise
     in a minimal case: keep the prefix that ends there (hypothesis rarely shortens lists whose
     length shapes every later draw)."""
@@ -186,7 +151,7 @@ def _truncate_trajectory(spec, failure: dict, dtype, device, candidate, timeout)
     if not steps or min(steps) >= len(case.steps):
         return
     short = dataclasses.replace(case, steps=case.steps[:min(steps)])
-    records, aborted = run_guarded(spec, short, dtype, device, candidate, timeout)
+    records, aborted = run_guarded(prep.spec, short, dtype, device, prep.candidate, timeout, lenient=True)
     bad = [r for r in records if not r.passed]
     if bad and not aborted:  # a candidate that hangs or exits on the rerun keeps the case it failed
         failure.update(case=short, failed_records=bad)
@@ -218,8 +183,11 @@ def _parser():
     p = argparse.ArgumentParser(prog="python -m reference.verify", description=__doc__.split("\n\n")[2],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("kind", nargs="?", help="registry name (see --list)")
-    p.add_argument("candidate", nargs="?", help="path/to/file.py:ClassName or package.module:ClassName")
+    p.add_argument("candidate", nargs="?", help="path/to/file.py:Name or package.module:Name")
     p.add_argument("--list", action="store_true", help="list every kind with its torch twin and what is drawn")
+    p.add_argument("--style", choices=["cs231n"], help="the candidate is a course function (affine_forward, adam, ...)")
+    p.add_argument("--fix", action="append", metavar="NAME=VALUE", help="pin a torch option in every case (repeatable)")
+    p.add_argument("--accept", metavar="VARIANT", help="check against this known variant of the kind instead")
     p.add_argument("--examples", type=int, help="generated cases (default: per kind, a run under 20 s)")
     p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -232,7 +200,7 @@ def _parser():
 
 
 def _prepare(args):
-    """Check the command line and load the candidate class; UsageError names what is wrong."""
+    """Check the command line and load the candidate; UsageError names what is wrong."""
     if not args.kind or not args.candidate:
         raise UsageError("expected KIND and CANDIDATE (or --list)")
     if args.kind not in REGISTRY:
@@ -243,6 +211,7 @@ def _prepare(args):
     _check_timeout(args.timeout)
     try:
         check_device(args.device)
+        args.fixes = parse_fix(args.fix)
     except ValueError as e:
         raise UsageError(str(e)) from None
     with time_limit(args.timeout):  # a file that never finishes importing fails like one that raises
@@ -252,12 +221,35 @@ def _prepare(args):
 def _print_failure(args, result) -> None:
     if result.get("aborted"):
         print("\nFAILED: the candidate raised or did not return. Failing case (not shrunk):")
+    elif "case" not in result:
+        print("\nMISMATCH.")
     else:
         print("\nMISMATCH. " + ("First failing case (unshrunk):" if args.no_shrink else "Minimal failing case:"))
-    print(f"  {result['case'].as_code()}")
-    for rec in result["failed_records"][:5]:
+    if "case" in result:
+        print(f"  {result['case'].as_code()}")
+    print("Failing quantities:")
+    for rec in failing_quantities(result["failed_records"]):
         print("  " + describe_failure(rec).replace("\n", "\n    "))
-    print("Reproduce with:\n" + result["repro"])
+    for variant in result.get("variants", ()):
+        print(f"Matches known variant: {variant.name}: {variant.explanation} "
+              f"(--accept {variant.name} checks the rest against it)")
+    if "repro" in result:
+        print("Reproduce with:\n" + result["repro"])
+
+
+def _print_summary(args, result) -> None:
+    spec = result["spec"]
+    twin = spec.twin_name + (f", known variant {result['accepted']}" if result.get("accepted") else "")
+    print(f"{args.candidate} vs {twin} [{args.dtype}, {args.device}]: "
+          f"{result['examples']} generated cases + the default case, {result['seconds']:.1f} s")
+    if result.get("meaning"):
+        print(f"p read as the {result['meaning']} probability" + (" (torch's meaning)" if result["meaning"] == "drop"
+                                                                   else ""))
+    table = checks_table(result["records"])
+    print(table.to_markdown(index=False, floatfmt=".3g") if not table.empty else "(nothing compared)")
+    if result.get("not_checked"):
+        print("Not checked: " + "; ".join(result["not_checked"]))
+    return table
 
 
 def main(argv=None) -> int:
@@ -271,23 +263,20 @@ def _main(argv) -> int:
         print(list_kinds())
         return 0
     try:
-        cls = _prepare(args)
-        result = verify(args.kind, cls, args.examples, args.dtype, args.device, args.seed, args.candidate,
-                        shrink=not args.no_shrink, timeout=args.timeout)
+        obj = _prepare(args)
+        result = verify(args.kind, obj, args.examples, args.dtype, args.device, args.seed, args.candidate,
+                        shrink=not args.no_shrink, timeout=args.timeout, style=args.style, fix=args.fixes,
+                        accept=args.accept)
     except UsageError as e:  # the command line, the candidate's file, the protocol check
         print(f"error: {e}", file=sys.stderr)
         return 2
     except Exception:  # the engine guards the candidate's calls; whatever escapes is still a failure
         print("FAILED: the run raised:\n" + traceback.format_exc())
         return 1
-    table = checks_table(result["records"])
+    table = _print_summary(args, result)
     if args.report:
         _write_report(table, args.report)
-    spec = result["spec"]
-    print(f"{args.candidate} vs {spec.twin_name} [{args.dtype}, {args.device}]: "
-          f"{result['examples']} generated cases + the default case, {result['seconds']:.1f} s")
-    print(table.to_markdown(index=False, floatfmt=".3g") if not table.empty else "(nothing compared)")
-    if "case" not in result:
+    if "failed_records" not in result:
         print("\nOK: every generated case matches.")
         return 0
     _print_failure(args, result)

@@ -23,16 +23,24 @@ _ENGINES = {"module": run_module_case, "loss": run_loss_case, "optimizer": run_t
             "scheduler": run_trajectory_case, "init": run_init_case}
 
 
-def run_case(spec: Spec, case: Case, dtype: str = "float64", device: str = "cpu", candidate=None) -> list[Record]:
+def run_case(spec: Spec, case: Case, dtype: str = "float64", device: str = "cpu", candidate=None,
+             lenient: bool = False) -> list[Record]:
     """Compare ``candidate`` (default: the spec's scratch component) with the torch twin on
-    ``case``, with the engine of the spec's family."""
+    ``case``, with the engine of the spec's family. ``lenient``: buffers and optimizer state the
+    candidate does not expose under torch's names are reported as not compared, not as failures
+    (a user's batch norm need not keep ``num_batches_tracked``); scratch is held to all of them."""
     if spec.kind not in _ENGINES:
         raise ValueError(f"spec {spec.name!r}: unknown kind {spec.kind!r}; expected one of {sorted(_ENGINES)}")
+    if spec.kind in ("module", "optimizer"):
+        return _ENGINES[spec.kind](spec, case, dtype, device, candidate, lenient=lenient)
     return _ENGINES[spec.kind](spec, case, dtype, device, candidate)
 
 
-def repro_snippet(spec: Spec, case: Case, dtype: str, device: str, candidate_ref: str | None = None) -> str:
-    """Python that reruns exactly this comparison and prints the failing records."""
+def repro_snippet(spec: Spec, case: Case, dtype: str, device: str, candidate_ref: str | None = None,
+                  candidate_code: str | None = None, spec_code: str | None = None) -> str:
+    """Python that reruns exactly this comparison and prints the failing records.
+    ``candidate_code``/``spec_code``: expressions (with their imports as leading lines) that
+    rebuild a prepared candidate or an amended spec (``reference.candidates``)."""
     lines = [
         "import numpy as np",
         "from numpy import nan, inf",
@@ -42,13 +50,20 @@ def repro_snippet(spec: Spec, case: Case, dtype: str, device: str, candidate_ref
         "from reference.engine import run_case",
         "from reference.compare import to_frame",
     ]
-    cand = ""
-    if candidate_ref:
+    cand, lenient, get = "", "", f"get_spec({spec.name!r})"
+    if candidate_code:
+        *imports, expr = candidate_code.split("\n")
+        lines += imports
+        cand, lenient = f", candidate={expr}", ", lenient=True"
+    elif candidate_ref:
         lines.append("from reference.verify import load_candidate")
         cand = f", candidate=load_candidate({candidate_ref!r})"
+    if spec_code:
+        *imports, get = spec_code.split("\n")
+        lines += imports
     lines += [
         f"case = {case.as_code()}",
-        f"records = run_case(get_spec({spec.name!r}), case, dtype={dtype!r}, device={device!r}{cand})",
+        f"records = run_case({get}, case, dtype={dtype!r}, device={device!r}{cand}{lenient})",
         "print(to_frame([r for r in records if not r.passed]).T)",
     ]
     return "\n".join(lines)

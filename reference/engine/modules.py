@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from reference.compare import Key, Record, compare, failed_record
+from reference.compare import Key, Record, compare, failed_record, not_compared
 from reference.convert import cast, np_dtype, strict_precision, to_numpy, to_torch, torch_dtype
 from reference.engine.local_bounds import local_sum_bounds
 from reference.engine.measure import EXACT, CandidateError, Guard, Trace, measure, twin_data
@@ -89,8 +89,9 @@ def _set_buffer(module, dotted: str, value) -> None:
     setattr(owner, leaf, value)
 
 
-def run_module_case(spec: Spec, case: Case, dtype: str = "float64", device: str = "cpu", candidate=None) -> list[Record]:
-    """The module engine (see the module docstring)."""
+def run_module_case(spec: Spec, case: Case, dtype: str = "float64", device: str = "cpu", candidate=None,
+                    lenient: bool = False) -> list[Record]:
+    """The module engine (see the module docstring); ``lenient`` as in ``engine.run_case``."""
     ref, noise_of = measure(trace_twin, spec, case, dtype, device)
     if spec.local_sums:
         with strict_precision():
@@ -99,6 +100,7 @@ def run_module_case(spec: Spec, case: Case, dtype: str = "float64", device: str 
         noise_of = lambda key: np.maximum(measured(key), local.get(key, 0.0))  # noqa: E731
     records: list[Record] = []
     replay = _Replay(spec, case, dtype, device, ref, noise_of, records)
+    replay.lenient = lenient
     with strict_precision():
         try:
             cand = replay.guard(0, "construct", spec.make, case.config, candidate)
@@ -119,6 +121,7 @@ class _Replay:
         self.ctx = dict(component=spec.name, dtype=dtype, device=device)
         self.guard = Guard(records, **self.ctx)
         self.ref_buffers = [k.name for k in ref.values if k.step == 0 and k.kind == "buffer"]
+        self.lenient = False
 
     def check(self, key: Key, got, mode: str = "", exact: bool = False):
         tol, noise = (EXACT, 0.0) if exact else (self.tol, self.noise_of(key))
@@ -147,7 +150,12 @@ class _Replay:
                 self.records.append(compare("init", got, ref.init_params[name], self.tol, name=name, **self.ctx))
             params[name].data = cast(value, dtype)
         buffers = dict(self.guard(0, "named_buffers", _buffers, cand))
-        if sorted(buffers) != sorted(self.ref_buffers):
+        if self.lenient:  # compare the buffers it has under torch's names; say which it lacks
+            for name in [n for n in self.ref_buffers if n not in buffers]:
+                self.records.append(not_compared("buffer", f"the candidate has no buffer {name!r}", name=name,
+                                                 **self.ctx))
+            self.ref_buffers = [n for n in self.ref_buffers if n in buffers]
+        elif sorted(buffers) != sorted(self.ref_buffers):
             return self.fail("buffer names", f"got {sorted(buffers)}, expected {sorted(self.ref_buffers)}")
         for name in self.ref_buffers:
             # constructed at its default dtype: compare initial values in the run's dtype
@@ -160,18 +168,22 @@ class _Replay:
         spec, dtype, guard = self.spec, self.dtype, self.guard
         for i, (mode, x) in enumerate(zip(spec.calls, self.case.inputs)):
             call = i + 1
-            guard(call, "train/eval", cand.train, mode == "train", mode=mode)
+            guard(call, "train/eval", cand.train if mode == "train" else cand.eval, mode=mode)
             xc = cast(x, dtype)
             x_before = xc.copy()
             if spec.sync_candidate is not None:
                 guard(call, "sync", spec.sync_candidate, cand, self.ref.sync[i], mode=mode)
-            self.check(Key(call, "output"), guard(call, "forward", cand, xc, mode=mode), mode)
-            self.check(Key(call, "grad_input"), guard(call, "backward", cand.backward, cast(self.ref.grads[i], dtype),
-                                                      mode=mode), mode)
+            self.check(Key(call, "output"), guard(call, "forward", cand.forward, xc, mode=mode), mode)
+            if mode == "eval" and not getattr(cand, "backward_in_eval", True):  # a style's training-only backward
+                self.records.append(not_compared("grad_input", "no backward in eval mode", step=call, mode=mode,
+                                                 **self.ctx))
+            else:
+                self.check(Key(call, "grad_input"), guard(call, "backward", cand.backward,
+                                                          cast(self.ref.grads[i], dtype), mode=mode), mode)
+                for name in self.ref.params:
+                    self.check(Key(call, "grad", name), params[name].grad, mode)
             # after backward too: a backward that writes into its cached input must not pass
             self.records.append(compare("input unchanged", xc, x_before, EXACT, step=call, mode=mode, **self.ctx))
-            for name in self.ref.params:
-                self.check(Key(call, "grad", name), params[name].grad, mode)
             buffers = dict(guard(call, "named_buffers", _buffers, cand, mode=mode))
             for name in self.ref_buffers:
                 got = buffers.get(name)

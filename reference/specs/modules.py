@@ -12,6 +12,7 @@ from reference import twins
 from reference.specs import bench_data as B
 from reference.convert import to_numpy
 from reference.spec import BUFFERS, FIXED_INIT, PARAMS, STOCHASTIC, TRAIN_EVAL, ErrorInput, Spec
+from reference.styles import cs231n
 
 
 def dropout_mask_from_twin(twin, x, seed):
@@ -87,6 +88,7 @@ SPECS = [
     Spec("linear", snn.Linear, nn.Linear, "torch.nn.Linear", S.linear_cases,
          default_config=dict(in_features=3, out_features=2), tags=frozenset({PARAMS}), sum_terms=linear_sum_terms,
          error_inputs=LINEAR_ERRORS, bench=B.activations(in_features=256, out_features=256),
+         styles={"cs231n": cs231n.linear},
          draws="in_features 1..64, out_features 1..64, bias; input (N, in), (in,) or (N, M, in)"),
     Spec("maxout", snn.Maxout, twins.TorchMaxout, "reference.twins.TorchMaxout (linear + max over pieces)",
          S.maxout_cases, default_config=dict(in_features=3, out_features=2, pieces=2),
@@ -106,9 +108,11 @@ SPECS = [
          default_config=dict(num_features=3), calls=("train", "train", "eval", "eval"),
          tags=frozenset({PARAMS, BUFFERS, TRAIN_EVAL, FIXED_INIT}), sum_terms=batch_norm_sum_terms,
          error_inputs=BATCH_NORM_ERRORS, bench=B.activations(num_features=256),
+         styles={"cs231n": cs231n.batch_norm1d},
          draws="num_features 1..16, eps, momentum (None, 0, 1, (0,1)), affine, track_running_stats, bias; "
                "(N, C) and (N, C, L) input, batch 1 when L > 1"),
-    _act("relu", snn.ReLU, nn.ReLU, S.inplace_cases, kinks=(0.0,), draws="inplace; kinks at 0"),
+    _act("relu", snn.ReLU, nn.ReLU, S.inplace_cases, kinks=(0.0,), draws="inplace; kinks at 0",
+         styles={"cs231n": cs231n.relu}),
     _act("leaky_relu", snn.LeakyReLU, nn.LeakyReLU, S.leaky_relu_cases, kinks=(0.0,),
          draws="negative_slope (0, 0.01, 1, negative), inplace; kinks at 0"),
     _act("prelu", snn.PReLU, nn.PReLU, S.prelu_cases, kinks=(0.0,), tags=frozenset({PARAMS, FIXED_INIT}),

@@ -38,6 +38,7 @@ import scratch.optim as sopt
 from reference.compare import Tolerance
 from reference.spec import Case, Spec
 from reference.strategies import optim as OS
+from reference.styles.cs231n_optim import update_rule
 
 
 def trajectory_tolerance(dtype: str, t: int) -> Tolerance:
@@ -94,7 +95,8 @@ def _spec(name, cls_name, cases, config, draws, rich=None):
     return Spec(name, getattr(sopt, cls_name), getattr(torch.optim, cls_name), f"torch.optim.{cls_name}", cases,
                 kind="optimizer", default=_default(config), step_tolerance=trajectory_tolerance,
                 draws=f"{draws}; {_COMMON}", fused_scalars=_FUSED[name], rich_config=rich or {},
-                fused_states=_CANCELLING.get(name))
+                fused_states=_CANCELLING.get(name),
+                styles={"cs231n": update_rule(name)} if name in ("sgd", "rmsprop", "adam") else {})
 
 
 SPECS = [
