@@ -111,7 +111,7 @@ def _adapted(spec: Spec, obj, style: str | None) -> Adapted:
     if module is None or not callable(obj):
         raise UsageError(f"--style {style}: expected a function defined in a module, got {obj!r}")
     try:
-        return adapt(spec, style, module, obj.__name__)
+        return adapt(spec, style, module, obj)
     except StyleError as e:
         raise UsageError(str(e)) from None
 
@@ -134,6 +134,7 @@ def prepare(kind: str, obj, style: str | None = None, fix: dict | None = None, a
     as a candidate of ``kind``. ``ref``: where it was loaded from, for the repro snippet."""
     spec = accepted_spec(kind, accept)
     adapted = _adapted(spec, obj, style)
+    ref = ref or object_ref(obj)
     try:
         scope = with_fixes(adapted.scope, spec, fix or {})
     except ValueError as e:
@@ -144,6 +145,17 @@ def prepare(kind: str, obj, style: str | None = None, fix: dict | None = None, a
                 f"load_candidate({ref!r}, kind={kind!r}, style={style!r})")
     spec_code = f"from reference.candidates import accepted_spec\naccepted_spec({kind!r}, {accept!r})" if accept else ""
     return Prepared(spec, adapted.candidate, scope, adapted.check, accept or "", code, spec_code)
+
+
+def object_ref(obj) -> str | None:
+    """'path/file.py:Name' or 'package.module:Name' that loads ``obj`` again (None: it cannot)."""
+    module = sys.modules.get(getattr(obj, "__module__", ""), None)
+    qualname = getattr(obj, "__qualname__", "")
+    if module is None or not qualname or "<" in qualname or getattr(module, qualname, None) is not obj:
+        return None
+    if module.__name__.startswith("_candidate_") and getattr(module, "__file__", None):
+        return f"{module.__file__}:{qualname}"
+    return f"{module.__name__}:{qualname}"
 
 
 def load_candidate(ref: str, kind: str | None = None, style: str | None = None):

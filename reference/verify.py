@@ -89,7 +89,8 @@ def verify(kind: str, candidate, examples: int | None = None, dtype: str = "floa
     n = examples or DEFAULT_EXAMPLES[prep.spec.kind]
     start = time.perf_counter()
     if prep.check is not None:  # a check of its own (a course dropout draws its own mask)
-        records, meaning = prep.check(examples=n, seed=seed, dtype=dtype, device=device)
+        records, meaning = prep.check(examples=n, seed=seed, dtype=dtype, device=device,
+                                      tolerance=prep.spec.tolerance(dtype))
         return dict(spec=prep.spec, records=records, seconds=time.perf_counter() - start, examples=n,
                     not_checked=prep.scope.notes(), meaning=meaning,
                     **({"failed_records": [r for r in records if not r.passed]} if not all(r.passed for r in records)

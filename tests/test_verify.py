@@ -84,7 +84,7 @@ def test_candidate_exception_is_a_failure_with_its_traceback(cand, capsys):
 @pytest.mark.parametrize("argv,message", [
     (["nope", "x.py:Y"], "unknown kind 'nope'"),
     (["linear", "missing_file.py:Good"], "file not found"),
-    (["linear", "no_colon"], "expected 'path/to/file.py:ClassName'"),
+    (["linear", "no_colon"], "expected 'path/to/file.py:Name'"),
     (["linear", "json:NoSuchClass"], "has no attribute 'NoSuchClass'"),
     (["linear", "no_such_module_xyz:Cls"], "cannot import module"),
     (["linear"], "expected KIND and CANDIDATE"),

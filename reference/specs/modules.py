@@ -102,7 +102,7 @@ SPECS = [
          default_config=dict(p=0.5), tags=frozenset({STOCHASTIC, TRAIN_EVAL}), sync_twin=dropout_mask_from_twin,
          sync_candidate=inject_dropout_mask,
          error_inputs=(ErrorInput(dict(p=1.5), None, ValueError, r"probability in \[0, 1\], got 1.5"),),
-         bench=B.activations(p=0.5),
+         bench=B.activations(p=0.5), styles={"cs231n": cs231n.dropout},
          draws="p in [0, 1] (0, 0.5 and 1 exactly), inplace; mask synced through inject_mask"),
     Spec("batch_norm1d", snn.BatchNorm1d, nn.BatchNorm1d, "torch.nn.BatchNorm1d", S.batch_norm1d_cases,
          default_config=dict(num_features=3), calls=("train", "train", "eval", "eval"),

@@ -26,8 +26,9 @@ class Adapted:
     check: object = None                # a whole-run check replacing the engine's (dropout's statistics)
 
 
-def adapt(spec, style: str, module, function: str) -> Adapted:
-    """The candidate of ``spec``'s kind built from ``function`` (and its partners) in ``module``."""
+def adapt(spec, style: str, module, function) -> Adapted:
+    """The candidate of ``spec``'s kind built from the course ``function`` (and its partners,
+    found by name in ``module``)."""
     if style not in STYLES:
         raise StyleError(f"--style: expected one of {', '.join(STYLES)}, got {style!r}")
     form = spec.styles.get(style)

@@ -74,9 +74,9 @@ def _rows(x, features: int):
     return x.reshape(-1, features)
 
 
-def linear(module, function: str) -> Adapted:
+def linear(module, forward) -> Adapted:
+    function = forward.__name__
     backward = partner(module, function, "_forward", "_backward")
-    forward = getattr(module, function)
 
     class Affine(_Layer):
         PARAMS = ("weight", "bias")
@@ -99,9 +99,9 @@ def linear(module, function: str) -> Adapted:
     return Adapted(Affine, Scope(pins={"bias": True}, reasons={"bias": f"{function} always adds b"}))
 
 
-def relu(module, function: str) -> Adapted:
+def relu(module, forward) -> Adapted:
+    function = forward.__name__
     backward = partner(module, function, "_forward", "_backward")
-    forward = getattr(module, function)
 
     class ReLU(_Layer):
         def __init__(self, inplace=False):
@@ -116,9 +116,9 @@ def relu(module, function: str) -> Adapted:
     return Adapted(ReLU, Scope(pins={"inplace": False}, reasons={"inplace": "a function returns a new array"}))
 
 
-def batch_norm1d(module, function: str) -> Adapted:
+def batch_norm1d(module, forward) -> Adapted:
+    function = forward.__name__
     backward = partner(module, function, "_forward", "_backward")
-    forward = getattr(module, function)
 
     class BatchNorm(_Layer):
         PARAMS, BUFFERS = ("weight", "bias"), ("running_mean", "running_var")
@@ -162,6 +162,18 @@ def batch_norm1d(module, function: str) -> Adapted:
                                                  "buffer num_batches_tracked: the course keeps no count"]))
 
 
+def dropout(module, forward) -> Adapted:
+    """The course's dropout draws its own mask: a statistical check of its own
+    (``reference.styles.dropout``) instead of the engine's masked comparison."""
+    from functools import partial
+
+    from reference.styles.dropout import check_course_dropout
+
+    backward = partner(module, forward.__name__, "_forward", "_backward")
+    check = partial(check_course_dropout, forward, backward)
+    return Adapted(None, Scope(not_checked=["inplace=True: a function returns a new array"]), check=check)
+
+
 class _Loss:
     """forward(input, target) -> torch's loss; backward(grad=None) -> torch's gradient."""
 
@@ -192,8 +204,8 @@ def _class_targets(case) -> bool:
         not np.any(np.asarray(target) == case.config.get("ignore_index", -100))
 
 
-def cross_entropy(module, function: str) -> Adapted:
-    fn = getattr(module, function)
+def cross_entropy(module, fn) -> Adapted:
+    function = fn.__name__
 
     class SoftmaxLoss(_Loss):
         def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
@@ -206,8 +218,8 @@ def cross_entropy(module, function: str) -> Adapted:
                                                    f"{function} takes class indices"]))
 
 
-def multi_margin(module, function: str) -> Adapted:
-    fn = getattr(module, function)
+def multi_margin(module, fn) -> Adapted:
+    function = fn.__name__
 
     class SvmLoss(_Loss):
         def __init__(self, p=1, margin=1.0, weight=None, reduction="mean"):

@@ -55,11 +55,11 @@ def _hyper(group: dict) -> dict:
 
 def update_rule(kind: str):
     """The adapter factory for torch optimizer ``kind`` (sgd, rmsprop, adam)."""
-    def form(module, function: str) -> Adapted:
+    def form(module, rule) -> Adapted:
+        function = rule.__name__
         if function not in _KIND_RULES[kind]:
             raise StyleError(f"--style cs231n: kind {kind!r} takes the update rule "
                              f"{' or '.join(_KIND_RULES[kind])}, got {function!r}")
-        rule = getattr(module, function)
         names, states, extra_pins = _RULES[function]
         pins = {**_NOT_IN_COURSE[kind], **extra_pins}
         reasons = {k: f"{function} has no {k}" for k in pins}

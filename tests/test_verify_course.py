@@ -1,0 +1,146 @@
+"""Course-style candidates (``--style cs231n``): the course's functions verified without an
+adapter, options they cannot take pinned and listed, state they do not keep not failed,
+arrays they write into named, and ``reference.testing.assert_matches_torch``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reference import verify as V
+from reference.candidates import load_object
+from reference.testing import assert_matches_torch
+
+LAYERS, LOSSES, OPTIM = (f"tests/candidates/cs231n_{n}.py" for n in ("layers", "losses", "optim"))
+CORRECT = [("linear", LAYERS, "affine_forward"), ("relu", LAYERS, "relu_forward"),
+           ("batch_norm1d", LAYERS, "batchnorm_forward"), ("cross_entropy", LOSSES, "softmax_loss"),
+           ("multi_margin", LOSSES, "svm_loss"), ("sgd", OPTIM, "sgd"), ("sgd", OPTIM, "sgd_momentum"),
+           ("rmsprop", OPTIM, "rmsprop"), ("adam", OPTIM, "adam")]
+
+
+@pytest.mark.parametrize("kind,path,name", CORRECT, ids=[c[2] for c in CORRECT])
+def test_correct_course_functions_pass_and_say_what_was_not_checked(kind, path, name):
+    result = V.verify(kind, load_object(f"{path}:{name}"), examples=8, style="cs231n")
+    assert "failed_records" not in result, result.get("failed_records")
+    assert result["not_checked"], "every course form leaves some torch option out"
+    assert any(r.kind not in ("not compared",) for r in result["records"])
+
+
+def test_a_wrong_course_function_fails_with_every_failing_quantity():
+    def affine_forward(x, w, b):
+        return x.reshape(x.shape[0], -1) @ w, (x, w)  # forgets b
+
+    def affine_backward(dout, cache):
+        x, w = cache
+        return (dout @ w.T).reshape(x.shape), x.reshape(x.shape[0], -1).T @ dout, np.zeros(w.shape[1])
+    import sys
+    sys.modules[__name__].affine_backward = affine_backward  # the style finds the partner by name
+    affine_forward.__module__ = __name__
+    result = V.verify("linear", affine_forward, examples=5, style="cs231n", shrink=False)
+    failing = {r.quantity for r in result["failed_records"]}
+    assert {"output", "grad:bias"} <= failing
+
+
+def test_unshifted_softmax_is_caught_at_the_default_example_count():
+    """float64 logits past ~709 overflow exp: the default run must reach them."""
+    result = V.verify("cross_entropy", load_object(f"{LOSSES}:unshifted_softmax_loss"), style="cs231n",
+                      shrink=False)
+    assert "failed_records" in result
+
+
+def test_a_function_that_writes_into_its_input_fails_naming_it():
+    result = V.verify("relu", load_object(f"{LAYERS}:relu_inplace_forward"), examples=5, style="cs231n",
+                      shrink=False)
+    notes = " ".join(r.note for r in result["failed_records"])
+    assert "wrote into its argument 'x'" in notes
+
+
+def test_style_errors_name_what_is_expected():
+    with pytest.raises(V.UsageError, match="partner relu_backward"):
+        V.prepare("relu", _named("relu_forward"), style="cs231n")
+    with pytest.raises(V.UsageError, match="no course form for kind 'mse'"):
+        V.prepare("mse", load_object(f"{LOSSES}:svm_loss"), style="cs231n")
+    with pytest.raises(V.UsageError, match="takes the update rule sgd or sgd_momentum"):
+        V.prepare("sgd", load_object(f"{OPTIM}:adam"), style="cs231n")
+
+
+def _named(name):
+    def fn(x):
+        return x, None
+    fn.__name__ = name
+    fn.__module__ = "json"  # a module without the partner
+    return fn
+
+
+class MinimalAdam:
+    """torch's Adam without amsgrad, maximize, weight_decay or foreach: those are pinned."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        params = list(params)
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.param_groups = [{"lr": lr, "betas": betas, "eps": eps, **g} for g in groups]
+        self.state = {}
+
+    def zero_grad(self, set_to_none=True):
+        for g in self.param_groups:
+            for p in g["params"]:
+                p.grad = None
+
+    def step(self):
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p.grad is not None:
+                    self._update(p, g["lr"], *g["betas"], g["eps"])
+
+    def _update(self, p, lr, b1, b2, eps):
+        s = self.state.setdefault(p, {"step": 0, "exp_avg": np.zeros_like(p.data),
+                                      "exp_avg_sq": np.zeros_like(p.data)})
+        s["step"] += 1
+        s["exp_avg"] = b1 * s["exp_avg"] + (1 - b1) * p.grad
+        s["exp_avg_sq"] = b2 * s["exp_avg_sq"] + (1 - b2) * p.grad * p.grad
+        m_hat, v_hat = s["exp_avg"] / (1 - b1 ** s["step"]), s["exp_avg_sq"] / (1 - b2 ** s["step"])
+        p.data = p.data - lr * m_hat / (np.sqrt(v_hat) + eps)
+
+
+def test_options_a_class_does_not_take_are_pinned_not_reported_as_mismatches():
+    result = V.verify("adam", MinimalAdam, examples=10)
+    assert "failed_records" not in result, result.get("failed_records")
+    assert any("amsgrad=False" in line for line in result["not_checked"])
+
+
+def test_fix_pins_an_option_and_rejects_one_torch_does_not_have():
+    result = V.verify("adam", MinimalAdam, examples=5, fix={"lr": 0.01})
+    assert all(r.passed for r in result["records"]) and any("lr=0.01" in n for n in result["not_checked"])
+    with pytest.raises(V.UsageError, match="has no option 'nesterov'"):
+        V.verify("adam", MinimalAdam, fix={"nesterov": True})
+    assert V.main(["adam", "tests/test_verify_course.py:MinimalAdam", "--fix", "amsgrad"]) == 2
+
+
+def test_assert_matches_torch_passes_and_raises_with_the_case_and_repro():
+    assert_matches_torch("multi_margin", load_object(f"{LOSSES}:svm_loss"), style="cs231n", examples=5)
+    with pytest.raises(AssertionError, match=r"(?s)minimal case: Case\(.*Reproduce with:.*load_candidate"):
+        assert_matches_torch("relu", load_object(f"{LAYERS}:relu_at_zero_forward"), style="cs231n", examples=30)
+
+
+def test_module_protocol_is_forward_train_eval_without_call():
+    class NoCallReLU:
+        def __init__(self, inplace=False):
+            pass
+
+        def named_parameters(self):
+            return iter(())
+
+        def train(self):
+            return self
+
+        def eval(self):
+            return self
+
+        def forward(self, x):
+            self.x = x
+            return np.maximum(x, np.zeros((), x.dtype))
+
+        def backward(self, g):
+            return np.where(self.x > 0, g, np.zeros((), g.dtype))
+    result = V.verify("relu", NoCallReLU, examples=10)
+    assert "failed_records" not in result, result.get("failed_records")
