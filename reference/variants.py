@@ -14,14 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-@dataclass(frozen=True)
-class Variant:
-    """A known convention a candidate may follow, and the torch twin that follows it."""
-
-    name: str          # snake_case, e.g. "eps_inside_sqrt"
-    explanation: str   # one line: what the code does differently from torch
-    twin: Callable     # drop-in replacement for the spec's twin
+from reference.variants_losses import CROSS_ENTROPY, MULTI_MARGIN, Variant  # noqa: F401 (losses' variants)
 
 
 class _BatchNorm1dVariant(nn.BatchNorm1d):
@@ -83,77 +76,6 @@ class _ReLUGradOneAtZero(torch.autograd.Function):
 class GradOneAtZeroReLU(nn.ReLU):
     def forward(self, x):
         return _ReLUGradOneAtZero.apply(x, self.inplace)
-
-
-class _UnshiftedLogSoftmax(torch.autograd.Function):
-    """x - log(sum(exp(x))) without subtracting the max first; the backward is log-softmax's
-    own, g - exp(out) * sum(g), from the (possibly infinite) output."""
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        out = x - x.exp().sum(dim, keepdim=True).log()
-        ctx.save_for_backward(out)
-        ctx.dim = dim
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g - out.exp() * g.sum(ctx.dim, keepdim=True), None
-
-
-class _CrossEntropyVariant(nn.CrossEntropyLoss):
-    """torch's CrossEntropyLoss, except for class-index targets with weight None and
-    label_smoothing 0: there ``variant(input, target)`` computes the loss."""
-
-    def forward(self, input, target):
-        if self.weight is not None or self.label_smoothing != 0 or target.is_floating_point():
-            return super().forward(input, target)
-        return self.variant(input, target)
-
-
-class SoftmaxWithoutMaxShiftCrossEntropy(_CrossEntropyVariant):
-    """loss = -sum_c onehot[c] log_softmax(x)[c] with the unshifted log-softmax, in the input's
-    dtype: exp overflows past ~88 (float32) or ~709 (float64), and the loss becomes inf or NaN."""
-
-    def variant(self, x, target):
-        one = x.dim() == 1
-        x, target = (x[None], target.reshape(1)) if one else (x, target)
-        logp = _UnshiftedLogSoftmax.apply(x, 1).movedim(1, -1)   # classes last
-        kept = target != self.ignore_index
-        onehot = F.one_hot(torch.where(kept, target, 0), x.shape[1]).to(x.dtype) * kept[..., None]
-        per = -(onehot * logp).sum(-1)
-        if self.reduction == "none":
-            return per[0] if one else per
-        return per.sum() / kept.sum() if self.reduction == "mean" else per.sum()
-
-
-class GradientNotAveragedCrossEntropy(_CrossEntropyVariant):
-    """reduction="mean" only ("sum" and "none" are torch's): the value of torch's mean with the
-    gradient of torch's sum."""
-
-    def variant(self, x, target):
-        loss = nn.CrossEntropyLoss.forward(self, x, target)
-        if self.reduction != "mean":
-            return loss
-        total = F.cross_entropy(x, target, ignore_index=self.ignore_index, reduction="sum")
-        return loss.detach() + (total - total.detach())   # adds 0 (a finite sum), and the sum's gradient
-
-
-class TrueClassHingeMultiMargin(nn.MultiMarginLoss):
-    """torch's loss plus the j = y term, w[y] max(0, margin - x[y] + x[y])^p / C (a constant)."""
-
-    def forward(self, input, target):
-        per = F.multi_margin_loss(input, target, self.p, self.margin, self.weight, reduction="none")
-        x, t = input.detach().reshape(-1, input.shape[-1]), target.reshape(-1)
-        x_y = x.gather(1, t[:, None])[:, 0]
-        own = ((self.margin - x_y) + x_y).clamp(min=0) ** self.p / x.shape[1]
-        if self.weight is not None:
-            own = own * self.weight[t]
-        per = per + own.reshape(per.shape)
-        if self.reduction == "none":
-            return per
-        return per.mean() if self.reduction == "mean" else per.sum()
 
 
 class _PlainStep:
@@ -275,13 +197,6 @@ BATCH_NORM1D = (
             "the running statistics there", EvalBatchStatsBatchNorm1d))
 RELU = (Variant("grad_one_at_zero", "the derivative at exactly x = 0 is taken as 1 (x >= 0 passes the "
                 "gradient); torch uses 0 there", GradOneAtZeroReLU),)
-CROSS_ENTROPY = (
-    Variant("softmax_without_max_shift", "log(sum(exp(x))) is computed without subtracting the largest logit, "
-            "so exp overflows for large logits and the loss becomes inf/NaN", SoftmaxWithoutMaxShiftCrossEntropy),
-    Variant("gradient_not_averaged", "the loss is averaged over the N targets but its gradient is not divided "
-            "by N (it is the gradient of the sum)", GradientNotAveragedCrossEntropy))
-MULTI_MARGIN = (Variant("hinge_counts_true_class", "the hinge sum over classes j includes j = y, adding "
-                        "w[y] * margin^p / C to each sample's loss", TrueClassHingeMultiMargin),)
 ADAM = (
     Variant("eps_inside_sqrt", "eps is added inside the square root, sqrt(v_hat + eps); torch uses "
             "sqrt(v_hat) + eps", EpsInsideSqrtAdam),

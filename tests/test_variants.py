@@ -148,7 +148,7 @@ CHECKS = [
           _tracked(lambda m: m)),
     Check("relu", RV.RELU, "grad_one_at_zero", catalog_layers.GradOneAtZeroReLU,
           keep=lambda case: any((np.asarray(x) == 0).any() for x in case.inputs), n=8),
-    Check("cross_entropy", RV.CROSS_ENTROPY, "softmax_without_max_shift", catalog_losses.UnshiftedCrossEntropy,
+    Check("cross_entropy", RV.CROSS_ENTROPY, "log_softmax_without_max_shift", catalog_losses.UnshiftedCrossEntropy,
           lambda cfg: _PLAIN_CE, lambda case: _class_indices(case) and np.max(case.inputs[0]) > 710, n=12,
           extra=(_ONE_SAMPLE_OVERFLOW,)),
     Check("cross_entropy", RV.CROSS_ENTROPY, "gradient_not_averaged", SumGradientCrossEntropy,
@@ -201,7 +201,7 @@ def test_the_bug_matches_the_variant(check):
 def test_softmax_without_max_shift_overflows_in_the_runs_dtype():
     """A logit gap of ~800 makes exp overflow in float64 (torch's shifted loss stays finite); a gap
     of 100 overflows in float32 only."""
-    check = CHECKS[IDS.index("cross_entropy-softmax_without_max_shift")]
+    check = CHECKS[IDS.index("cross_entropy-log_softmax_without_max_shift")]
     variant = check.variant.twin()
     target = torch.tensor([1])
     for gap, dtype, finite in ((800.0, torch.float64, False), (100.0, torch.float32, False),

@@ -12,6 +12,7 @@ from torch import nn
 
 import scratch.nn as snn
 from reference.spec import Case, Spec
+from reference import variants_losses as RV
 from reference.styles import cs231n
 from reference.specs import bench_data as B
 from reference.strategies import losses as LS
@@ -38,7 +39,8 @@ SPECS = [
           "input (N, C), (C,) or (N, C, d1[, d2]), C 1..10; class indices (ignore_index -100 or a class, "
           "in some/all targets) or probabilities (one-hot, zeros); weight with zeros; label_smoothing "
           "0/0.1/1/(0,1); logits up to 1e4 with ties, offsets; every reduction",
-          bench=B.logits_and_classes(), styles={"cs231n": cs231n.cross_entropy}),
+          bench=B.logits_and_classes(), styles={"cs231n": cs231n.cross_entropy},
+          variants=RV.CROSS_ENTROPY),
     _loss("nll", snn.NLLLoss, nn.NLLLoss, LS.nll_cases, _default({}, np.log([[0.2, 0.7, 0.1], [0.5, 0.25, 0.25]]),
                                                                    np.array([1, 0], dtype=np.int64)),
           "input (N, C), (C,) or (N, C, d1[, d2]): raw floats or log-probabilities, -1e4; ignore_index "
@@ -48,7 +50,8 @@ SPECS = [
           _default({}, _SCORES, _LABELS),
           "input (N, C) or (C,) with a 0-d or (1,) target; p 1/2; margin 0/0.5/1/2/(0,3); weight with "
           "zeros; exact kinks (margin met exactly, ties with the target score); 1e4; every reduction",
-          bench=B.logits_and_classes(), styles={"cs231n": cs231n.multi_margin}),
+          bench=B.logits_and_classes(), styles={"cs231n": cs231n.multi_margin},
+          variants=RV.MULTI_MARGIN),
     _loss("mse", snn.MSELoss, nn.MSELoss, LS.mse_cases, _default({}, _X, _Y),
           "any 0..3-D shape; magnitudes 1e-3..1e4, offsets; x == y at some elements; every reduction",
           bench=B.regression()),

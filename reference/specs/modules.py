@@ -12,6 +12,7 @@ from reference import twins
 from reference.specs import bench_data as B
 from reference.convert import to_numpy
 from reference.spec import BUFFERS, FIXED_INIT, PARAMS, STOCHASTIC, TRAIN_EVAL, ErrorInput, Spec
+from reference import variants as RV
 from reference.styles import cs231n
 
 
@@ -108,11 +109,11 @@ SPECS = [
          default_config=dict(num_features=3), calls=("train", "train", "eval", "eval"),
          tags=frozenset({PARAMS, BUFFERS, TRAIN_EVAL, FIXED_INIT}), sum_terms=batch_norm_sum_terms,
          error_inputs=BATCH_NORM_ERRORS, bench=B.activations(num_features=256),
-         styles={"cs231n": cs231n.batch_norm1d},
+         styles={"cs231n": cs231n.batch_norm1d}, variants=RV.BATCH_NORM1D,
          draws="num_features 1..16, eps, momentum (None, 0, 1, (0,1)), affine, track_running_stats, bias; "
                "(N, C) and (N, C, L) input, batch 1 when L > 1"),
     _act("relu", snn.ReLU, nn.ReLU, S.inplace_cases, kinks=(0.0,), draws="inplace; kinks at 0",
-         styles={"cs231n": cs231n.relu}),
+         styles={"cs231n": cs231n.relu}, variants=RV.RELU),
     _act("leaky_relu", snn.LeakyReLU, nn.LeakyReLU, S.leaky_relu_cases, kinks=(0.0,),
          draws="negative_slope (0, 0.01, 1, negative), inplace; kinks at 0"),
     _act("prelu", snn.PReLU, nn.PReLU, S.prelu_cases, kinks=(0.0,), tags=frozenset({PARAMS, FIXED_INIT}),

@@ -36,6 +36,7 @@ import torch
 
 import scratch.optim as sopt
 from reference.compare import Tolerance
+from reference import variants as RV
 from reference.spec import Case, Spec
 from reference.strategies import optim as OS
 from reference.styles.cs231n_optim import update_rule
@@ -71,6 +72,7 @@ _FUSED = {"sgd": _fused(("lr",), ("dampening",), nesterov=True), "adagrad": _fus
           "adamax": _fused((), ("beta1",)), "nadam": _fused((), _ADAM), "radam": _fused((), _ADAM),
           "adadelta": _fused(("lr",), ("rho",))}
 
+_VARIANTS = {"sgd": RV.SGD, "rmsprop": RV.RMSPROP, "adam": RV.ADAM}
 # states whose fused product cancels (reference.engine.fused): RMSprop's centered variance
 # square_avg - grad_avg^2, computed in torch by one addcmul
 _CANCELLING = {"rmsprop": lambda config: {"square_avg": "alpha"} if config.get("centered") else {}}
@@ -96,7 +98,8 @@ def _spec(name, cls_name, cases, config, draws, rich=None):
                 kind="optimizer", default=_default(config), step_tolerance=trajectory_tolerance,
                 draws=f"{draws}; {_COMMON}", fused_scalars=_FUSED[name], rich_config=rich or {},
                 fused_states=_CANCELLING.get(name),
-                styles={"cs231n": update_rule(name)} if name in ("sgd", "rmsprop", "adam") else {})
+                styles={"cs231n": update_rule(name)} if name in ("sgd", "rmsprop", "adam") else {},
+                variants=_VARIANTS.get(name, ()))
 
 
 SPECS = [

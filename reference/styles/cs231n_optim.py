@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from reference.scope import Scope
-from reference.styles import Adapted, StyleError
+from reference.styles import Adapted
 
 # function -> (torch hyperparameter -> course config key, course state key -> torch state name, pins)
 _RULES = {
@@ -30,7 +30,6 @@ _RULES = {
     "adam": ({"lr": "learning_rate", "beta1": "beta1", "beta2": "beta2", "eps": "epsilon"},
              {"m": "exp_avg", "v": "exp_avg_sq", "t": "step"}, {}),
 }
-_KIND_RULES = {"sgd": ("sgd", "sgd_momentum"), "rmsprop": ("rmsprop",), "adam": ("adam",)}
 # options of torch's optimizers that no course rule has: pinned to torch's defaults
 _NOT_IN_COURSE = {"sgd": {"dampening": 0.0, "weight_decay": 0.0, "nesterov": False, "maximize": False},
                   "rmsprop": {"weight_decay": 0.0, "momentum": 0.0, "centered": False, "maximize": False},
@@ -54,13 +53,12 @@ def _hyper(group: dict) -> dict:
 
 
 def update_rule(kind: str):
-    """The adapter factory for torch optimizer ``kind`` (sgd, rmsprop, adam)."""
+    """The adapter factory for torch optimizer ``kind`` (sgd, rmsprop, adam). For sgd, a rule
+    whose name has "momentum" in it is the course's sgd_momentum (config momentum, velocity)."""
     def form(module, rule) -> Adapted:
         function = rule.__name__
-        if function not in _KIND_RULES[kind]:
-            raise StyleError(f"--style cs231n: kind {kind!r} takes the update rule "
-                             f"{' or '.join(_KIND_RULES[kind])}, got {function!r}")
-        names, states, extra_pins = _RULES[function]
+        course = kind if kind != "sgd" else ("sgd_momentum" if "momentum" in function else "sgd")
+        names, states, extra_pins = _RULES[course]
         pins = {**_NOT_IN_COURSE[kind], **extra_pins}
         reasons = {k: f"{function} has no {k}" for k in pins}
         not_checked = [] if "step" in states.values() else [f"state 'step': {function} keeps no step count"]
