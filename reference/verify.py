@@ -176,7 +176,8 @@ def _write_report(table: pd.DataFrame, path: Path) -> None:
 
 
 def list_kinds() -> str:
-    rows = [dict(kind=s.name, family=s.kind, twin=s.twin_name, draws=s.draws) for s in REGISTRY.values()]
+    rows = [dict(kind=s.name, family=s.kind, twin=s.twin_name, styles=", ".join(s.styles),
+                 variants=", ".join(v.name for v in s.variants), draws=s.draws) for s in REGISTRY.values()]
     return pd.DataFrame(rows).to_markdown(index=False)
 
 

@@ -33,3 +33,25 @@ def test_readme_set_up_commands():
     assert commands[1] == "python -m pytest"
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
     assert "-c constraints.txt" in ci and "python3 -m pytest" in ci
+
+
+# every `$ python -m reference.verify ...` the README shows, with the lines it shows after it
+COMMANDS = re.findall(r"^\$ python -m reference\.verify ([^\n]+)\n(.*?)(?=^\$ |^```)", README, flags=re.M | re.S)
+SHOWN = ("Matches known variant:", "p read as", "Not checked:", "OK:", "MISMATCH")
+
+
+def test_readme_shows_the_course_style_commands():
+    assert sum("--style cs231n" in argv for argv, _ in COMMANDS) >= 3
+    assert any("--accept" in argv for argv, _ in COMMANDS)
+
+
+@pytest.mark.parametrize("argv,shown", COMMANDS, ids=[a for a, _ in COMMANDS])
+def test_readme_verify_command_prints_what_the_readme_shows(capsys, argv, shown):
+    from reference.verify import main
+
+    code = main(argv.split())
+    out = capsys.readouterr().out
+    assert code == (1 if "MISMATCH" in shown else 0), out
+    for line in shown.splitlines():
+        if line.startswith(SHOWN):
+            assert line.split(". ")[0] in out, line
