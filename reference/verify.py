@@ -242,8 +242,9 @@ def _print_failure(args, result) -> None:
 def _print_summary(args, result) -> None:
     spec = result["spec"]
     twin = spec.twin_name + (f", known variant {result['accepted']}" if result.get("accepted") else "")
+    default = "" if "meaning" in result else " + the default case"  # a course dropout's own check has none
     print(f"{args.candidate} vs {twin} [{args.dtype}, {args.device}]: "
-          f"{result['examples']} generated cases + the default case, {result['seconds']:.1f} s")
+          f"{result['examples']} generated cases{default}, {result['seconds']:.1f} s")
     if result.get("meaning"):
         print(f"p read as the {result['meaning']} probability" + (" (torch's meaning)" if result["meaning"] == "drop"
                                                                    else ""))

@@ -54,15 +54,16 @@ def perturb(a: np.ndarray, rel: float, salt: int, shrink: bool = False) -> np.nd
 
 def twin_data(perturbation: int, round_to: str | None, absolute: bool = False, shrink: bool = False):
     """The function a trace applies to every float input, parameter and upstream gradient it
-    gives the twin: moved by ``perturbation`` roundings (0: unmoved), rounded to ``round_to``
-    (then back to float64), and made absolute for ``sum_bounds``."""
-    eps = float(np.finfo(np.float32).eps)
+    gives the twin: moved by one rounding (``perturbation`` k > 0: float32's, salt k; k < 0:
+    float64's, salt -k; 0: unmoved), rounded to ``round_to`` (then back to float64), and made
+    absolute for ``sum_bounds``."""
+    eps = float(np.finfo(np.float32 if perturbation >= 0 else np.float64).eps)
 
     def p(a):
         a = np.asarray(a)
         if not np.issubdtype(a.dtype, np.floating):
             return a
-        a = perturb(a, eps, perturbation, shrink) if perturbation else a
+        a = perturb(a, eps, abs(perturbation), shrink) if perturbation else a
         a = cast(a, round_to).astype(np.float64) if round_to else a
         return np.abs(a) if absolute else a
     return p
@@ -76,15 +77,16 @@ def _gap(a, b):
     return np.where(np.isfinite(a) & np.isfinite(b), np.abs(a - b), 0.0)
 
 
-def rounding_noise(key: Key, pairs: list, dtype: str):
-    """K * elementwise max over (float32, float64-on-the-same-data) pairs of |t32 - t64|, in ``dtype``'s units."""
+def rounding_noise(key: Key, pairs: list, dtype: str | None):
+    """K * elementwise max over (float32, float64-on-the-same-data) pairs of |t32 - t64|, in
+    ``dtype``'s units (None: the pairs' gaps are in the run's units already)."""
     gap = 0.0
     for t32, t64 in pairs:
         gap = np.maximum(gap, _gap(t32.values.get(key), t64.values.get(key)))
     # an element's three samples can all be lucky; the quantity's median gap is a floor
     # that a few huge entries cannot raise (elements of one quantity share conditioning)
     gap = np.maximum(gap, float(np.median(gap))) if np.ndim(gap) else gap
-    return NOISE_FACTOR * gap * _EPS_RATIO[dtype]
+    return NOISE_FACTOR * gap * (_EPS_RATIO[dtype] if dtype else 1.0)
 
 
 def gamma(n: int, dtype: str) -> float:
@@ -120,7 +122,16 @@ def measure(trace, spec: Spec, case: Case, dtype: str, device: str):
                  for k in range(MC_SAMPLES)]
         ref = trace(spec, case, "float64", device) if dtype == "float64" else pairs[0][0]
         bounds = sum_bounds(trace, spec, case, dtype, device)
-    return ref, lambda key: np.maximum(rounding_noise(key, pairs, dtype), bounds.get(key, 0.0))
+        # float64: float32's gap scaled by 2^-29 assumes float32 kept some digits; where it kept
+        # none (a batch norm over nearly equal rows) it says too little, so float64's own
+        # rounding is sampled too: the twin at points one float64 rounding away
+        near = [(trace(spec, case, "float64", device, perturb=-k), ref) for k in range(1, MC_SAMPLES)] \
+            if dtype == "float64" else []
+
+    def noise_of(key):
+        return np.maximum(np.maximum(rounding_noise(key, pairs, dtype), rounding_noise(key, near, None)),
+                          bounds.get(key, 0.0))
+    return ref, noise_of
 
 
 class CandidateError(Exception):
