@@ -17,6 +17,10 @@ CORRECT = [("linear", LAYERS, "affine_forward"), ("relu", LAYERS, "relu_forward"
            ("multi_margin", LOSSES, "svm_loss"), ("sgd", OPTIM, "sgd"), ("sgd", OPTIM, "sgd_momentum"),
            ("rmsprop", OPTIM, "rmsprop"), ("adam", OPTIM, "adam")]
 
+# buggy candidates overflow on purpose (softmax without the max shift)
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning:_candidate_")
+
+
 
 @pytest.mark.parametrize("kind,path,name", CORRECT, ids=[c[2] for c in CORRECT])
 def test_correct_course_functions_pass_and_say_what_was_not_checked(kind, path, name):

@@ -12,6 +12,10 @@ from tests.catalog.optimizers import EpsInsideSqrtAdam
 
 LAYERS, LOSSES, OPTIM = (f"tests/candidates/cs231n_{n}.py" for n in ("layers", "losses", "optim"))
 
+# buggy candidates overflow on purpose (softmax without the max shift)
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning:_candidate_")
+
+
 
 def _names(result) -> list:
     return [v.name for v in result.get("variants", ())]
