@@ -41,7 +41,7 @@ def test_readme_set_up_commands():
 
 # every `$ python -m reference.verify ...` the README shows, with the lines it shows after it
 COMMANDS = re.findall(r"^\$ python -m reference\.verify ([^\n]+)\n(.*?)(?=^\$ |^```)", README, flags=re.M | re.S)
-SHOWN = ("Matches known variant:", "p read as", "Not checked:", "OK:", "MISMATCH")
+SHOWN = ("Matches known variant:", "p read as", "Not checked:", "OK:", "MISMATCH", "  relu [float64")
 
 
 def test_readme_shows_the_course_style_commands():
@@ -59,3 +59,14 @@ def test_readme_verify_command_prints_what_the_readme_shows(capsys, argv, shown)
     for line in shown.splitlines():
         if line.startswith(SHOWN):
             assert line.split(". ")[0] in out, line
+
+
+def test_readme_assert_matches_torch_example_runs(tmp_path, monkeypatch):
+    """The README's pytest example, with the course layers of tests/candidates as my_layers."""
+    block = re.findall(r"```python\n(import my_layers.*?)```", README, flags=re.S)[0]
+    layers = Path(__file__).resolve().parent / "candidates" / "cs231n_layers.py"
+    (tmp_path / "my_layers.py").write_text(layers.read_text())
+    monkeypatch.syspath_prepend(str(tmp_path))
+    namespace = {}
+    exec(block, namespace)
+    namespace["test_affine_matches_torch"]()

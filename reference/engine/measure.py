@@ -159,7 +159,8 @@ class Guard:
     def __call__(self, step: int, kind: str, fn, *args, mode: str = "", **kwargs):
         try:
             return fn(*args, **kwargs)
-        except Exception:
-            self.records.append(failed_record(kind, "candidate raised:\n" + traceback.format_exc(), step=step,
-                                              mode=mode, **self.context))
+        except Exception as e:  # an exception that names its own check (record_kind) is that check's failure
+            kind, note = (e.record_kind, str(e)) if hasattr(e, "record_kind") else \
+                (kind, "candidate raised:\n" + traceback.format_exc())
+            self.records.append(failed_record(kind, note, step=step, mode=mode, **self.context))
             raise CandidateError from None

@@ -22,7 +22,12 @@ from reference.styles import Adapted, partner
 
 
 class WroteIntoArgument(RuntimeError):
-    """A course function changed an array it was given."""
+    """A course function changed an array it was given: the engine records it as the failed
+    check "ARG unchanged" (``record_kind``), not as a crash."""
+
+    def __init__(self, function: str, argument: str):
+        super().__init__(f"{function} wrote into its argument {argument!r}; torch never changes its inputs")
+        self.record_kind = f"{argument} unchanged"
 
 
 def call_checked(fn, *args, names=()):
@@ -31,7 +36,7 @@ def call_checked(fn, *args, names=()):
     out = fn(*args)
     for a, n, b in zip(args, names, before):
         if n and not np.array_equal(b, a, equal_nan=True):
-            raise WroteIntoArgument(f"{fn.__name__} wrote into its argument {n!r}; torch never changes its inputs")
+            raise WroteIntoArgument(fn.__name__, n)
     return out
 
 
