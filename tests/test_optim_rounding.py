@@ -85,3 +85,45 @@ def test_centered_variance_allowance_still_catches_a_wrong_eps():
             super()._update(p, dict(group, eps=group["eps"] ** 0.5))
     for dtype in ("float64", "float32"):
         assert _value_mismatches(run_case(spec, CONSTANT_GRADIENT, dtype, candidate=WrongEps)), dtype
+
+
+def _steps(pattern: str, g0: float, g1: float) -> list:
+    """One gradient per step: '.' both entries, 'A' the first one 0, 'B' the second one 0."""
+    return [[np.array([0.0 if c == "A" else g0, 0.0 if c == "B" else g1])] for c in pattern]
+
+
+# drawn by the thorough profile: maximize with L2 decay, p[1] = 100 * grad[1], so the decayed
+# gradient -grad + 0.01 p cancels exactly; torch's one rounding leaves ~1e-9, scratch's two
+# leave 0, and Adamax's step lr * m / exp_inf is then lr * sign(g) for torch and 0 for scratch
+CANCELLED_DECAY = Case(config=dict(lr=0.01, betas=(0.9, 0.999), eps=1e-10, weight_decay=0.01, maximize=True),
+                       inputs=[np.array([12.57302210933933, -13.21048632913019])],
+                       steps=_steps("A.......A.BB..AAA.........B...", 0.1257302210933933, -0.1321048632913019))
+
+
+def test_a_decayed_gradient_cancelled_to_rounding_is_rounding_s_choice_there_only():
+    from reference.engine.fused import _cancelled_from
+    from reference.engine.trajectories import trace_trajectory_twin
+
+    spec = get_spec("adamax")
+    for dtype in ("float64", "float32"):
+        assert all(r.passed for r in run_case(spec, CANCELLED_DECAY, dtype)), dtype
+    same = trace_trajectory_twin(spec, CANCELLED_DECAY, "float64", round_to="float32")
+    first = _cancelled_from(spec, CANCELLED_DECAY, same, "float32")[0]
+    assert np.isinf(first[0]) and first[1] == 1  # the cancelled element, from step 1; the other never
+
+
+def test_the_cancelled_element_does_not_hide_the_others():
+    spec = get_spec("adamax")
+
+    class Off(spec.component):
+        def _update(self, p, group):
+            super()._update(p, dict(group, lr=group["lr"] * (1 + 1e-6)))
+    bad = _value_mismatches(run_case(spec, CANCELLED_DECAY, "float64", candidate=Off))
+    assert bad and all(r.worst_index == (0,) for r in bad if r.kind == "param")
+
+
+def test_without_the_rule_the_correct_adamax_fails_the_cancelled_case(monkeypatch):
+    import reference.engine.fused as fused
+
+    monkeypatch.setattr(fused, "_cancelled_from", lambda *args: {})
+    assert _value_mismatches(run_case(get_spec("adamax"), CANCELLED_DECAY, "float32"))

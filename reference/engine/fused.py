@@ -37,7 +37,8 @@ import dataclasses
 import numpy as np
 import torch
 
-from reference.convert import strict_precision
+from reference.compare import Key
+from reference.convert import cast, strict_precision
 from reference.engine.measure import measure, rounding_noise
 from reference.spec import Case, Spec
 
@@ -59,10 +60,15 @@ def measure_fused(trace, groups, spec: Spec, case: Case, dtype: str, device: str
         own = [(trace(spec, case, dtype, device, before_step=move), ref)
                for name, decay in states.items() for move in _state_moves(name, decay, dtype)]
 
+    undecided = _cancelled_from(spec, case, same if dtype == "float32" else ref, dtype)
+
     def noise(key):
         out = np.maximum(noise_of(key), rounding_noise(key, pairs, dtype))
         if own:
-            out = np.maximum(out, rounding_noise(key, own, "float32"))  # already in the dtype's units
+            out = np.maximum(out, rounding_noise(key, own, None))  # already in the dtype's units
+        first = undecided.get(key.index) if key.kind in ("param", "state") else None
+        if first is not None and np.shape(ref.values[key]) == first.shape and np.any(key.step >= first):
+            out = np.where(key.step >= first, np.inf, out)  # rounding chose the gradient's sign
         if dtype == "float32" and key in same.values:  # a NaN of torch's float32 rounding, not of the data
             nan32 = np.isnan(ref.values[key])
             for t32, _ in pairs + own:
@@ -135,3 +141,33 @@ def _moved(case: Case, name: str, complement: bool, up: bool) -> Case:
     groups = case.extra.get("groups")
     extra = dict(case.extra, groups=[move(g) for g in groups]) if groups else case.extra
     return dataclasses.replace(case, config=move(case.config), extra=extra)
+
+
+def _cancelled_from(spec: Spec, case: Case, trace, dtype: str) -> dict:
+    """Parameter index -> elementwise first step from which the element is rounding's choice:
+    the L2-decayed gradient g = (-)grad + weight_decay * p cancels to within 4u of its terms
+    (scratch rounds weight_decay * p, then the sum; torch rounds once). There the sign of g, or
+    g = 0 exactly, is rounding's, and an Adam-like step lr * m / sqrt(v) is about lr * sign(g)
+    whatever g's size: no smaller allowance can hold. ``trace``: float64 params on the run's data."""
+    if "weight_decay" not in spec.fused_scalars(case.config):
+        return {}
+    u = float(np.finfo(np.float32 if dtype == "float32" else np.float64).eps) / 2
+    decay = {i: case.config.get("weight_decay", 0.0) for i in range(len(case.inputs))}
+    for group in case.extra.get("groups") or ():
+        decay.update({i: group.get("weight_decay", case.config.get("weight_decay", 0.0)) for i in group["params"]})
+    sign = -1.0 if case.config.get("maximize") else 1.0
+    first = {}
+    for t, grads in enumerate(case.steps, 1):
+        for i, grad in enumerate(grads):
+            if grad is None or not decay[i]:
+                continue
+            before = case.inputs[i] if t == 1 else trace.values[Key(t - 1, "param", index=i)]
+            grad = cast(np.asarray(grad, dtype=np.float64), dtype).astype(np.float64)
+            p = cast(np.asarray(before, dtype=np.float64), dtype).astype(np.float64)
+            terms = np.abs(grad) + np.abs(decay[i] * p)
+            cancelled = (np.abs(sign * grad + decay[i] * p) <= 4 * u * terms) & (terms > 0)
+            if cancelled.any():
+                seen = first.get(i, np.full(np.shape(p), np.inf))
+                first[i] = np.where(cancelled & np.isinf(seen), t, seen)
+    return first
+
