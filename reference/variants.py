@@ -7,9 +7,6 @@ where that convention cannot apply (a flag or input it does not concern) it does
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
 import torch
 import torch.nn.functional as F
 from torch import nn

@@ -37,13 +37,13 @@ import pandas as pd
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 
-from reference.candidates import PROTOCOL, Prepared, UsageError, check_protocol, load_object, prepare  # noqa: F401
+from reference.candidates import Prepared, UsageError, load_object, prepare
 from reference.compare import describe_failure, to_frame
 from reference.convert import check_device
 from reference.diagnose import diagnose, failing_quantities
 from reference.engine import repro_snippet
 from reference.fileio import hypothesis_storage_in_user_cache, write_atomic
-from reference.guard import CaseTimeout, exc_line, run_guarded, time_limit  # noqa: F401 (CaseTimeout: API)
+from reference.guard import CaseTimeout, run_guarded, time_limit  # noqa: F401 (CaseTimeout: API)
 from reference.registry import REGISTRY
 from reference.scope import parse_fix, pin, scoped_cases
 
@@ -91,10 +91,10 @@ def verify(kind: str, candidate, examples: int | None = None, dtype: str = "floa
     if prep.check is not None:  # a check of its own (a course dropout draws its own mask)
         records, meaning = prep.check(examples=n, seed=seed, dtype=dtype, device=device,
                                       tolerance=prep.spec.tolerance(dtype))
-        return dict(spec=prep.spec, records=records, seconds=time.perf_counter() - start, examples=n,
-                    not_checked=prep.scope.notes(), meaning=meaning,
-                    **({"failed_records": [r for r in records if not r.passed]} if not all(r.passed for r in records)
-                       else {}))
+        out = dict(spec=prep.spec, records=records, seconds=time.perf_counter() - start, examples=n,
+                   not_checked=prep.scope.notes(), meaning=meaning)
+        bad = [r for r in records if not r.passed]
+        return {**out, "failed_records": bad} if bad else out
     seen, failure = _run_cases(prep, n, dtype, device, seed, shrink, timeout)
     if failure and prep.spec.kind in ("optimizer", "scheduler") and not failure.get("aborted"):
         _truncate_trajectory(prep, failure, dtype, device, timeout)
